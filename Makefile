@@ -1,0 +1,58 @@
+# Two commands for a newcomer: `make demo` and `make test`. Each sets itself up first: a pinned
+# uv in .tools/, then the locked virtual environment in .venv/ (uv.lock), nothing else.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+VENV_BIN := .venv/bin
+SF ?= 0.01
+
+# No anonymous usage statistics from dbt or dlt: offline, dbt's tracking stalls ~30 s a command.
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export RUNTIME__DLTHUB_TELEMETRY := false
+# Lint compiles the dbt project against a scratch DuckDB file, never your warehouse.
+LINT_DUCKDB := target/lint.duckdb
+
+.PHONY: help setup demo test lint format clean
+
+help:
+	@echo "make demo   simulate Larkspur, load every source, dbt build, docs, summary"
+	@echo "make test   ruff, sqlfluff and pytest (which runs simulate -> load -> dbt build)"
+	@echo "make lint   ruff and sqlfluff only;  make format   fix what they can"
+	@echo "make clean  remove the environment, the data folder and dbt artefacts"
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+.venv/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --locked
+	@touch $@
+
+setup: .venv/.synced
+
+demo: setup
+	$(VENV_BIN)/warehouse demo
+
+lint: setup
+	$(VENV_BIN)/ruff check .
+	$(VENV_BIN)/ruff format --check .
+	WAREHOUSE_DUCKDB_PATH=$(LINT_DUCKDB) $(VENV_BIN)/sqlfluff lint --processes 2 \
+		models snapshots analyses tests/data_tests
+
+test: lint
+	@# pytest exits 5 when it collected nothing: that is a failure here, not a pass.
+	$(VENV_BIN)/pytest; status=$$?; \
+		if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; fi; exit $$status
+
+format: setup
+	$(VENV_BIN)/ruff format .
+	$(VENV_BIN)/ruff check --fix .
+	WAREHOUSE_DUCKDB_PATH=$(LINT_DUCKDB) $(VENV_BIN)/sqlfluff fix --processes 2 \
+		models snapshots analyses tests/data_tests
+
+clean:
+	rm -rf .venv .tools data target logs

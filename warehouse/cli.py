@@ -1,0 +1,401 @@
+"""`warehouse`: simulate the demo company, load its systems, build and document the warehouse."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from warehouse.dbt import DbtResult, run_dbt
+from warehouse.errors import WarehouseError
+from warehouse.settings import Paths, apply_environment, resolve_paths
+
+app = typer.Typer(
+    help=__doc__,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+error_console = Console(stderr=True)
+
+DEFAULT_DEMO_DAYS = 60
+DEFAULT_SCALE = 0.01
+DEFAULT_API_PORT = 8765
+API_SOURCES = ("payments", "ads", "fx")
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="WAREHOUSE_DATA_DIR",
+        help="Folder of the simulated sources and the DuckDB warehouse (default ./data).",
+        show_default=False,
+    ),
+]
+TargetOption = Annotated[
+    str | None,
+    typer.Option("--target", help="dbt target: dev (DuckDB, default), ci or postgres."),
+]
+
+
+def instance(data_dir: Path | None) -> Paths:
+    """Resolve this run's folders and export them, with telemetry off, for dlt and dbt."""
+    paths = resolve_paths(data_dir)
+    apply_environment(paths)
+    return paths
+
+
+@contextmanager
+def local_api_server(paths: Paths, port: int = 0) -> Iterator[str]:
+    """Serve the simulated REST APIs for the duration of a load and point the loaders at it."""
+    import os
+
+    from simulator.api_server import ApiServer
+
+    server = ApiServer(paths.data_dir, port=port)
+    server.start()
+    overrides = {
+        f"SOURCES__{name.upper()}__BASE_URL": f"{server.base_url}/{name}/v1" for name in API_SOURCES
+    }
+    previous = {key: os.environ.get(key) for key in overrides}
+    os.environ.update(overrides)
+    try:
+        yield server.base_url
+    finally:
+        server.stop()
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@app.command()
+def simulate(
+    days: Annotated[int, typer.Option(min=1, help="Days to add after the last simulated one.")] = 1,
+    scale: Annotated[
+        float | None, typer.Option(help=f"Scale factor (default {DEFAULT_SCALE}).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default 42).")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Simulate the demo company's systems for more days (history first, then day by day)."""
+    from simulator import simulate as run_simulation
+
+    paths = instance(data_dir)
+    options = {key: value for key, value in {"scale": scale, "seed": seed}.items() if value}
+    with console.status(f"Simulating {days} day(s) of Larkspur..."):
+        result = run_simulation(paths.data_dir, days, **options)
+    console.print(
+        f"Simulated {result.first_day} to {result.last_day} "
+        f"(seed {result.seed}, scale {result.scale}) in {result.elapsed_seconds:.1f} s "
+        f"into {result.sources_dir}"
+    )
+
+
+@app.command("serve-api")
+def serve_api(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = DEFAULT_API_PORT,
+    fault_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of requests answered with a fault.")
+    ] = 0.0,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Serve the simulated payments, ads and fx APIs on 127.0.0.1 until interrupted."""
+    from simulator.api_server import ApiServer, FaultConfig
+
+    paths = instance(data_dir)
+    server = ApiServer(paths.data_dir, port=port, faults=FaultConfig(rate=fault_rate))
+    console.print(f"Serving the demo APIs on {server.base_url} (Ctrl+C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        console.print("Stopped.")
+
+
+@app.command()
+def load(
+    sources: Annotated[
+        list[str] | None, typer.Argument(help="Sources to load (default: all).", show_default=False)
+    ] = None,
+    destination: Annotated[
+        str | None, typer.Option(help="duckdb (default) or postgres.", show_default=False)
+    ] = None,
+    local_api: Annotated[
+        bool,
+        typer.Option(help="Serve the simulated APIs during the load (not for real vendors)."),
+    ] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Load source systems into the warehouse's raw_<source> schemas with dlt."""
+    paths = instance(data_dir)
+    report = load_sources(paths, sources, destination, local_api)
+    print_load_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def load_sources(
+    paths: Paths, sources: list[str] | None, destination: str | None, local_api: bool
+):  # -> loaders.LoadReport; imported lazily so that `warehouse --help` stays fast
+    from loaders import load as run_load
+
+    wants_api = local_api and any(name in API_SOURCES for name in (sources or API_SOURCES))
+    server = local_api_server(paths) if wants_api else nullcontext()
+    with server, console.status("Loading sources...") as status:
+        return run_load(
+            sources,
+            data_dir=paths.data_dir,
+            destination=destination,
+            duckdb_path=paths.duckdb_path,
+            progress=lambda source, step: status.update(f"Loading {source}: {step}"),
+        )
+
+
+def print_load_report(report) -> None:
+    table = Table(title="Load", title_justify="left")
+    for column in ("source", "outcome", "rows", "files", "quarantined", "seconds"):
+        table.add_column(column, justify="left" if column in {"source", "outcome"} else "right")
+    for result in report.sources:
+        table.add_row(
+            result.name,
+            "[green]ok[/]" if result.ok else "[red]failed[/]",
+            f"{sum(result.rows_per_table.values()):,}",
+            f"{result.files_read:,}",
+            f"{sum(result.quarantined.values()):,}",
+            f"{result.elapsed_seconds:.1f}",
+        )
+    console.print(table)
+    for result in report.sources:
+        for (table_name, reason), count in sorted(result.quarantined.items()):
+            console.print(f"  quarantined {result.name}.{table_name}: {count:,} ({reason})")
+        if not result.ok:
+            error_console.print(f"[red]{result.name} failed:[/] {result.error}")
+
+
+@app.command()
+def build(
+    select: Annotated[
+        str | None, typer.Option("--select", "-s", help="dbt node selection.", show_default=False)
+    ] = None,
+    full_refresh: Annotated[
+        bool, typer.Option(help="Rebuild incremental models from scratch.")
+    ] = False,
+    target: TargetOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Run `dbt build`: seeds, models, snapshots and tests, in dependency order."""
+    paths = instance(data_dir)
+    result = build_warehouse(paths, select=select, full_refresh=full_refresh, target=target)
+    print_dbt_result("dbt build", result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def build_warehouse(
+    paths: Paths,
+    *,
+    select: str | None = None,
+    full_refresh: bool = False,
+    target: str | None = None,
+    quiet: bool = False,
+) -> DbtResult:
+    from warehouse.database import ensure_writable
+
+    if target in (None, "dev", "ci"):
+        ensure_writable(paths.duckdb_path)
+    args = ["build"]
+    if select:
+        args += ["--select", select]
+    if full_refresh:
+        args.append("--full-refresh")
+    return run_dbt(args, paths, target=target, quiet=quiet)
+
+
+def print_dbt_result(title: str, result: DbtResult) -> None:
+    counts = result.status_counts
+    passed = counts["success"] + counts["pass"]
+    summary = (
+        f"{title}: {passed} passed, {counts['warn']} warned, "
+        f"{counts['error'] + counts['fail'] + counts['runtime error']} failed, "
+        f"{counts['skipped']} skipped"
+    )
+    if result.elapsed_seconds is not None:
+        summary += f" in {result.elapsed_seconds:.1f} s"
+    console.print(summary if result.ok else f"[red]{summary}[/]")
+    for failure in result.failures:
+        error_console.print(f"  [red]{failure}[/]")
+
+
+@app.command()
+def docs(
+    serve: Annotated[bool, typer.Option("--serve", help="Serve the site on 127.0.0.1.")] = False,
+    port: Annotated[int, typer.Option(help="Port for --serve.")] = 8080,
+    target: TargetOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Generate the dbt docs site as static files (and serve them with --serve)."""
+    paths = instance(data_dir)
+    site = generate_docs(paths, target=target)
+    console.print(f"Docs site: {site}")
+    if serve:
+        serve_folder(site.parent, port)
+
+
+def generate_docs(paths: Paths, *, target: str | None = None, quiet: bool = False) -> Path:
+    """Write dbt's single-file static docs into the instance's docs folder; return the page."""
+    result = run_dbt(["docs", "generate", "--static"], paths, target=target, quiet=quiet)
+    if not result.ok:
+        raise WarehouseError(
+            "dbt docs generate failed: " + "; ".join(result.failures[-2:]),
+            hint="run `warehouse build` first and fix what it reports",
+        )
+    paths.docs_dir.mkdir(parents=True, exist_ok=True)
+    page = paths.docs_dir / "index.html"
+    shutil.copyfile(paths.dbt_target_dir / "static_index.html", page)
+    return page
+
+
+def serve_folder(folder: Path, port: int) -> None:
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    handler = partial(SimpleHTTPRequestHandler, directory=str(folder))
+    with ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        console.print(f"Serving {folder} on http://127.0.0.1:{port}/ (Ctrl+C stops)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            console.print("Stopped.")
+
+
+@app.command()
+def demo(
+    days: Annotated[int, typer.Option(min=1, help="Days of history on a first run.")] = (
+        DEFAULT_DEMO_DAYS
+    ),
+    scale: Annotated[float, typer.Option(help="Scale factor on a first run.")] = DEFAULT_SCALE,
+    data_dir: DataDirOption = None,
+) -> None:
+    """All of it: simulate (first run only), load every source, build, document, summarise."""
+    from simulator import simulate as run_simulation
+
+    paths = instance(data_dir)
+    started = time.monotonic()
+    state_file = paths.sources_dir / "simulator_state.json"
+    if state_file.exists():
+        console.print(
+            f"Sources already simulated in {paths.sources_dir}; "
+            "`warehouse simulate --days 1` advances them."
+        )
+    else:
+        with console.status(f"Simulating {days} days of Larkspur at scale {scale}..."):
+            simulation = run_simulation(paths.data_dir, days, scale=scale)
+        console.print(
+            f"Simulated {simulation.first_day} to {simulation.last_day} "
+            f"in {simulation.elapsed_seconds:.1f} s"
+        )
+
+    report = load_sources(paths, None, None, local_api=True)
+    print_load_report(report)
+    if not report.ok:
+        raise WarehouseError(
+            "some sources failed to load", hint="see the messages above, fix, and run again"
+        )
+
+    with console.status("Running dbt build (seeds, models, snapshots, tests)..."):
+        build_result = build_warehouse(paths, quiet=True)
+    print_dbt_result("dbt build", build_result)
+    if not build_result.ok:
+        raise WarehouseError(
+            "dbt build failed",
+            hint=f"details in {paths.dbt_log_dir / 'dbt.log'}; `warehouse build` shows them live",
+        )
+    with console.status("Generating the docs site..."):
+        site = generate_docs(paths, quiet=True)
+    print_demo_summary(paths, site, time.monotonic() - started)
+
+
+def print_demo_summary(paths: Paths, site: Path, elapsed: float) -> None:
+    from warehouse.database import connect
+
+    with connect(paths.duckdb_path) as connection:
+        schemas = connection.execute(
+            """
+            select table_schema, count(*) as relations
+            from information_schema.tables
+            where table_catalog = current_database()
+            group by table_schema
+            order by table_schema
+            """
+        ).fetchall()
+    console.print()
+    console.print(f"[bold]Done in {elapsed:.0f} s.[/]")
+    console.print(f"Warehouse: {paths.duckdb_path}")
+    console.print("Schemas: " + ", ".join(f"{schema} ({count})" for schema, count in schemas))
+    console.print(f"Docs: {site}")
+    console.print("Look at it:")
+    console.print('  uv run warehouse query "select * from finance.fct_order_lines limit 10"')
+    console.print("  uv run warehouse status")
+    console.print("  uv run warehouse docs --serve     # http://127.0.0.1:8080/")
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="A SQL query to run read-only.")],
+    limit: Annotated[int, typer.Option(help="Rows to show at most.")] = 50,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Run a read-only SQL query against the DuckDB warehouse and print the result."""
+    import duckdb
+
+    from warehouse.database import connect
+
+    paths = instance(data_dir)
+    with connect(paths.duckdb_path) as connection:
+        try:
+            cursor = connection.execute(sql)
+        except duckdb.Error as error:
+            raise WarehouseError(str(error).splitlines()[0]) from error
+        columns = [column[0] for column in cursor.description or []]
+        rows = cursor.fetchmany(limit)
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*("" if value is None else str(value) for value in row))
+    console.print(table)
+
+
+def main() -> None:
+    """Entry point: the CLI, with user-facing failures as one line and a hint."""
+    try:
+        app()
+    except WarehouseError as error:
+        report_error(str(error), error.hint)
+    except Exception as error:
+        # The errors of the packages below the CLI that a user can meet and fix; imported
+        # here so that `warehouse --help` does not pay for importing dlt.
+        from loaders import LoaderError
+        from simulator import SimulatorError
+        from warehouse.database import is_lock_error
+
+        if isinstance(error, SimulatorError | LoaderError):
+            report_error(str(error), None)
+        if is_lock_error(error):
+            report_error(str(error).splitlines()[0], "another process holds the warehouse file")
+        raise
+
+
+def report_error(message: str, hint: str | None) -> None:
+    error_console.print(f"[red]error:[/] {message}")
+    if hint:
+        error_console.print(f"[dim]hint:[/] {hint}")
+    sys.exit(1)

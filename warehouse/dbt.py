@@ -1,0 +1,112 @@
+"""Run dbt for a warehouse instance and read back what it did.
+
+dbt runs in a subprocess rather than through `dbtRunner` in-process: dbt-duckdb keeps its
+DuckDB connection for the life of the process, and the loaders must be able to open the same
+file for writing right after a build. A subprocess releases the file when it exits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from warehouse.errors import WarehouseError
+from warehouse.settings import PROJECT_DIR, TELEMETRY_OFF, Paths
+
+
+@dataclass
+class DbtResult:
+    """The outcome of one dbt command: its exit code and the statuses in run_results.json."""
+
+    command: list[str]
+    returncode: int
+    elapsed_seconds: float | None = None
+    status_counts: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def dbt_command(args: list[str], paths: Paths, target: str | None = None) -> list[str]:
+    """The full dbt command line for this project and this instance's folders."""
+    command = [
+        sys.executable,
+        "-m",
+        "dbt.cli.main",
+        *args,
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(paths.dbt_target_dir),
+        "--log-path",
+        str(paths.dbt_log_dir),
+    ]
+    if target:
+        command += ["--target", target]
+    return command
+
+
+def dbt_environment(paths: Paths) -> dict[str, str]:
+    """The environment a dbt subprocess runs in: telemetry off and this instance's warehouse."""
+    return {
+        **os.environ,
+        **TELEMETRY_OFF,
+        "WAREHOUSE_DATA_DIR": str(paths.data_dir),
+        "WAREHOUSE_DUCKDB_PATH": str(paths.duckdb_path),
+    }
+
+
+def run_dbt(
+    args: list[str], paths: Paths, *, target: str | None = None, quiet: bool = False
+) -> DbtResult:
+    """Run one dbt command (for example ``["build"]``) and summarise its run_results.json.
+
+    With ``quiet`` dbt's own log lines are captured instead of printed; they stay in the
+    instance's dbt log folder either way.
+    """
+    command = dbt_command(args, paths, target)
+    results_file = paths.dbt_target_dir / "run_results.json"
+    results_file.unlink(missing_ok=True)
+    try:
+        completed = subprocess.run(
+            command,
+            cwd=PROJECT_DIR,
+            env=dbt_environment(paths),
+            check=False,
+            capture_output=quiet,
+            text=True,
+        )
+    except OSError as error:
+        raise WarehouseError(
+            f"could not start dbt: {error}", hint="run `make setup` to install the environment"
+        ) from error
+    result = DbtResult(command=command, returncode=completed.returncode)
+    if results_file.exists():
+        summarise_run_results(results_file, result)
+    elif completed.returncode != 0:
+        # dbt failed before running any node (bad profile, locked file, parse error):
+        # its last lines say why.
+        output = (completed.stdout or "") + (completed.stderr or "")
+        result.failures = [line for line in output.strip().splitlines()[-5:] if line.strip()]
+    return result
+
+
+def summarise_run_results(results_file: Path, result: DbtResult) -> None:
+    """Count node statuses and collect the failing nodes' messages from run_results.json."""
+    run_results = json.loads(results_file.read_text())
+    result.elapsed_seconds = run_results.get("elapsed_time")
+    for node in run_results.get("results", []):
+        status = node.get("status", "unknown")
+        result.status_counts[status] += 1
+        if status in {"error", "fail", "runtime error"}:
+            message = (node.get("message") or "").strip().splitlines()
+            result.failures.append(f"{node['unique_id']}: {message[0] if message else status}")
