@@ -350,6 +350,41 @@ def print_demo_summary(paths: Paths, site: Path, elapsed: float) -> None:
 
 
 @app.command()
+def status(data_dir: DataDirOption = None) -> None:
+    """Last loads per source, row counts, freshness, and the last dbt results."""
+    from warehouse.status import read_status
+
+    paths = instance(data_dir)
+    current = read_status(paths)
+    table = Table(title=f"Sources in {paths.duckdb_path}", title_justify="left")
+    for column in ("source", "last load (UTC)", "age", "loads", "tables", "rows", "quarantined"):
+        table.add_column(
+            column, justify="left" if column in {"source", "last load (UTC)"} else "right"
+        )
+    for source in current.sources:
+        age = source.age_hours
+        table.add_row(
+            source.source,
+            f"{source.last_load_at:%Y-%m-%d %H:%M}" if source.last_load_at else "never",
+            "" if age is None else f"{age:.1f} h",
+            str(source.completed_loads),
+            str(source.tables),
+            f"{source.rows:,}",
+            f"{source.quarantined:,}",
+        )
+    console.print(table)
+    console.print(
+        "Model rows: "
+        + (", ".join(f"{schema} {rows:,}" for schema, rows in current.model_rows.items()) or "none")
+    )
+    if current.last_build_at:
+        counts = ", ".join(f"{count} {name}" for name, count in sorted(current.last_build.items()))
+        console.print(f"Last dbt run ({current.last_build_at}): {counts}")
+    else:
+        console.print("No dbt run yet: `warehouse build`.")
+
+
+@app.command()
 def query(
     sql: Annotated[str, typer.Argument(help="A SQL query to run read-only.")],
     limit: Annotated[int, typer.Option(help="Rows to show at most.")] = 50,

@@ -1,0 +1,122 @@
+"""What the warehouse holds right now: last loads per source, row counts, freshness, last build."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from warehouse.database import connect
+from warehouse.settings import Paths
+
+
+@dataclass
+class SourceStatus:
+    """One raw_<source> schema: its last completed load and how much it holds."""
+
+    source: str
+    last_load_at: datetime | None
+    completed_loads: int
+    rows: int
+    tables: int
+    quarantined: int
+
+    @property
+    def age_hours(self) -> float | None:
+        if self.last_load_at is None:
+            return None
+        return (datetime.now(UTC) - self.last_load_at).total_seconds() / 3600
+
+
+@dataclass
+class WarehouseStatus:
+    sources: list[SourceStatus] = field(default_factory=list)
+    model_rows: dict[str, int] = field(default_factory=dict)
+    last_build: dict[str, int] = field(default_factory=dict)
+    last_build_at: str | None = None
+
+
+def read_status(paths: Paths) -> WarehouseStatus:
+    """Collect the warehouse's status in one read-only connection."""
+    status = WarehouseStatus()
+    with connect(paths.duckdb_path) as connection:
+        for (schema,) in connection.execute(
+            """
+            select schema_name from information_schema.schemata
+            where schema_name like 'raw\\_%' escape '\\' and schema_name <> 'raw_meta'
+            order by schema_name
+            """
+        ).fetchall():
+            status.sources.append(source_status(connection, schema))
+        status.model_rows = dict(
+            connection.execute(
+                """
+                select table_schema, sum(estimated_size)::bigint
+                from duckdb_tables()
+                where database_name = current_database()
+                    and table_schema in ('staging', 'ods', 'snapshots', 'core',
+                                         'finance', 'marketing', 'logistics', 'audit')
+                group by table_schema
+                order by table_schema
+                """
+            ).fetchall()
+        )
+    status.last_build, status.last_build_at = last_dbt_results(paths.dbt_target_dir)
+    return status
+
+
+def source_status(connection: duckdb.DuckDBPyConnection, schema: str) -> SourceStatus:
+    tables = [
+        name
+        for (name,) in connection.execute(
+            "select table_name from duckdb_tables() where schema_name = ?", [schema]
+        ).fetchall()
+        if not name.startswith("_dlt")
+    ]
+    last_load_at, completed = (None, 0)
+    if table_exists(connection, schema, "_dlt_loads"):
+        last_load_at, completed = connection.execute(
+            f'select max(inserted_at), count(*) from "{schema}"._dlt_loads where status = 0'
+        ).fetchone()
+    rows = sum(
+        connection.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+        for name in tables
+        if name != "quarantined_records"
+    )
+    quarantined = 0
+    if "quarantined_records" in tables:
+        quarantined = connection.execute(
+            f'select count(*) from "{schema}".quarantined_records'
+        ).fetchone()[0]
+    return SourceStatus(
+        source=schema.removeprefix("raw_"),
+        last_load_at=last_load_at,
+        completed_loads=completed,
+        rows=rows,
+        tables=len(tables),
+        quarantined=quarantined,
+    )
+
+
+def table_exists(connection: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    return bool(
+        connection.execute(
+            "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
+            [schema, name],
+        ).fetchone()[0]
+    )
+
+
+def last_dbt_results(target_dir: Path) -> tuple[dict[str, int], str | None]:
+    """Status counts of the last dbt command that wrote run_results.json."""
+    results_file = target_dir / "run_results.json"
+    if not results_file.exists():
+        return {}, None
+    run_results = json.loads(results_file.read_text())
+    counts: dict[str, int] = {}
+    for node in run_results.get("results", []):
+        counts[node["status"]] = counts.get(node["status"], 0) + 1
+    return counts, run_results.get("metadata", {}).get("generated_at")
