@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
 import sys
 import time
@@ -56,18 +58,22 @@ def instance(data_dir: Path | None) -> Paths:
 
 @contextmanager
 def local_api_server(paths: Paths, port: int = 0) -> Iterator[str]:
-    """Serve the simulated REST APIs for the duration of a load and point the loaders at it."""
-    import os
+    """Serve the simulated REST APIs for the duration of a load and point the loaders at it.
 
+    The server gets a fresh random token for this run alone, and the loaders get its address
+    and token through dlt's environment-variable configuration.
+    """
     from simulator.api_server import ApiServer
 
-    server = ApiServer(paths.data_dir, port=port)
-    server.start()
-    overrides = {
-        f"SOURCES__{name.upper()}__BASE_URL": f"{server.base_url}/{name}/v1" for name in API_SOURCES
-    }
+    token = secrets.token_urlsafe(24)
+    server = ApiServer(paths.data_dir, port=port, token=token)
+    overrides = {}
+    for name in API_SOURCES:
+        overrides[f"SOURCES__{name.upper()}__BASE_URL"] = f"{server.base_url}/{name}/v1"
+        overrides[f"SOURCES__{name.upper()}__TOKEN"] = token
     previous = {key: os.environ.get(key) for key in overrides}
     os.environ.update(overrides)
+    server.start()
     try:
         yield server.base_url
     finally:
@@ -165,17 +171,17 @@ def print_load_report(report) -> None:
     table = Table(title="Load", title_justify="left")
     for column in ("source", "outcome", "rows", "files", "quarantined", "seconds"):
         table.add_column(column, justify="left" if column in {"source", "outcome"} else "right")
-    for result in report.sources:
+    for result in report.results:
         table.add_row(
             result.name,
             "[green]ok[/]" if result.ok else "[red]failed[/]",
-            f"{sum(result.rows_per_table.values()):,}",
-            f"{result.files_read:,}",
-            f"{sum(result.quarantined.values()):,}",
+            f"{sum(result.rows.values()):,}",
+            f"{len(result.files_read):,}",
+            f"{result.quarantined_rows:,}",
             f"{result.elapsed_seconds:.1f}",
         )
     console.print(table)
-    for result in report.sources:
+    for result in report.results:
         for (table_name, reason), count in sorted(result.quarantined.items()):
             console.print(f"  quarantined {result.name}.{table_name}: {count:,} ({reason})")
         if not result.ok:
