@@ -74,9 +74,8 @@ def test_docs_site_is_generated(demo: BuiltWarehouse) -> None:
 def test_orders_reach_the_ods_once_each(demo: BuiltWarehouse, warehouse) -> None:
     with sqlite3.connect(demo.paths.sources_dir / "shop.sqlite") as shop:
         source_orders = {number for (number,) in shop.execute("select order_number from orders")}
-    ods_orders = [
-        number for (number,) in warehouse.execute("select order_number from ods.ods_orders")
-    ]
+    rows = warehouse.execute("select order_number from ods.ods_orders").fetchall()
+    ods_orders = [number for (number,) in rows]
     assert len(ods_orders) == len(set(ods_orders))
     assert set(ods_orders) == source_orders
 

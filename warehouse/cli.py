@@ -350,9 +350,9 @@ def print_demo_summary(paths: Paths, site: Path, elapsed: float) -> None:
     console.print("Schemas: " + ", ".join(f"{schema} ({count})" for schema, count in schemas))
     console.print(f"Docs: {site}")
     console.print("Look at it:")
-    console.print('  uv run warehouse query "select * from finance.fct_order_lines limit 10"')
-    console.print("  uv run warehouse status")
-    console.print("  uv run warehouse docs --serve     # http://127.0.0.1:8080/")
+    console.print('  .venv/bin/warehouse query "select * from finance.fct_order_lines limit 10"')
+    console.print("  .venv/bin/warehouse status")
+    console.print("  .venv/bin/warehouse docs --serve     # http://127.0.0.1:8080/")
 
 
 @app.command()
