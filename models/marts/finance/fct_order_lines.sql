@@ -1,0 +1,91 @@
+{#- Grain: one order line. Quantities and amounts in the order's currency and in EUR, with
+    the customer and product versions that were valid when the order was placed. -#}
+with
+
+order_lines as (
+
+    select * from {{ ref('ods_order_lines') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('ods_orders') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('dim_customer') }}
+
+),
+
+products as (
+
+    select * from {{ ref('dim_product') }}
+
+),
+
+geography as (
+
+    select * from {{ ref('dim_geography') }}
+
+),
+
+final as (
+
+    select
+        -- keys
+        cast({{ generate_surrogate_key(['order_lines.order_line_id']) }} as varchar)
+            as order_line_sk,
+        cast(order_lines.order_line_id as bigint) as order_line_id,
+        cast(order_lines.order_id as bigint) as order_id,
+        cast(orders.order_number as varchar) as order_number,
+        cast(coalesce(customers.customer_sk, {{ unknown_member_key() }}) as varchar)
+            as customer_sk,
+        cast(coalesce(products.product_sk, {{ unknown_member_key() }}) as varchar)
+            as product_sk,
+        cast(coalesce(geography.geography_sk, {{ unknown_member_key() }}) as varchar)
+            as geography_sk,
+        {{ date_sk('order_lines.order_date') }} as order_date_sk,
+        -- attributes
+        cast(orders.order_status as varchar) as order_status,
+        cast(order_lines.currency_code as varchar) as currency_code,
+        -- measures in the order's currency
+        cast(order_lines.quantity as integer) as quantity,
+        cast(order_lines.unit_price as numeric(18, 2)) as unit_price,
+        cast(order_lines.gross_amount as numeric(18, 2)) as gross_amount,
+        cast(order_lines.discount_amount as numeric(18, 2)) as discount_amount,
+        cast(order_lines.tax_amount as numeric(18, 2)) as tax_amount,
+        cast(order_lines.net_amount as numeric(18, 2)) as net_amount,
+        -- measures in EUR
+        cast(order_lines.fx_rate_per_eur as numeric(18, 6)) as fx_rate_per_eur,
+        cast(order_lines.gross_amount_eur as numeric(18, 2)) as gross_amount_eur,
+        cast(order_lines.discount_amount_eur as numeric(18, 2)) as discount_amount_eur,
+        cast(order_lines.tax_amount_eur as numeric(18, 2)) as tax_amount_eur,
+        cast(order_lines.net_amount_eur as numeric(18, 2)) as net_amount_eur,
+        -- flags
+        cast(orders.is_cancelled as boolean) as is_cancelled,
+        -- dates and timestamps
+        cast(order_lines.order_date as date) as order_date,
+        cast(order_lines.ordered_at as timestamp) as ordered_at
+
+    from order_lines
+    inner join orders
+        on order_lines.order_id = orders.order_id
+    left join customers
+        on
+            orders.customer_id = customers.customer_id
+            and orders.ordered_at >= customers.valid_from
+            and (customers.valid_to is null or orders.ordered_at < customers.valid_to)
+    left join products
+        on
+            order_lines.product_id = products.product_id
+            and order_lines.ordered_at >= products.valid_from
+            and (products.valid_to is null or order_lines.ordered_at < products.valid_to)
+    left join geography
+        on orders.shipping_country_code = geography.country_code
+
+)
+
+select * from final

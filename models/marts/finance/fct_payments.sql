@@ -1,0 +1,46 @@
+{#- Grain: one charge (payment attempt), in its currency and in EUR. -#}
+with
+
+payments as (
+
+    select * from {{ ref('ods_payments') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('dim_customer') }}
+
+),
+
+final as (
+
+    select
+        cast({{ generate_surrogate_key(['payments.payment_id']) }} as varchar) as payment_sk,
+        cast(payments.payment_id as varchar) as payment_id,
+        cast(payments.order_id as bigint) as order_id,
+        cast(payments.order_number as varchar) as order_number,
+        cast(coalesce(customers.customer_sk, {{ unknown_member_key() }}) as varchar)
+            as customer_sk,
+        {{ date_sk('payments.created_date') }} as payment_date_sk,
+        cast(payments.payment_method as varchar) as payment_method,
+        cast(payments.payment_status as varchar) as payment_status,
+        cast(payments.currency_code as varchar) as currency_code,
+        cast(payments.amount as numeric(18, 2)) as amount,
+        cast(payments.fx_rate_per_eur as numeric(18, 6)) as fx_rate_per_eur,
+        cast(payments.amount_eur as numeric(18, 2)) as amount_eur,
+        cast(payments.risk_score as integer) as risk_score,
+        cast(payments.is_succeeded as boolean) as is_succeeded,
+        cast(payments.created_date as date) as payment_date,
+        cast(payments.created_at as timestamp) as created_at
+
+    from payments
+    left join customers
+        on
+            payments.customer_id = customers.customer_id
+            and payments.created_at >= customers.valid_from
+            and (customers.valid_to is null or payments.created_at < customers.valid_to)
+
+)
+
+select * from final

@@ -1,0 +1,46 @@
+{#- Grain: one refund, in its currency and in EUR. -#}
+with
+
+refunds as (
+
+    select * from {{ ref('ods_refunds') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('dim_customer') }}
+
+),
+
+final as (
+
+    select
+        cast({{ generate_surrogate_key(['refunds.refund_id']) }} as varchar) as refund_sk,
+        cast(refunds.refund_id as varchar) as refund_id,
+        cast({{ generate_surrogate_key(['refunds.payment_id']) }} as varchar) as payment_sk,
+        cast(refunds.payment_id as varchar) as payment_id,
+        cast(refunds.order_id as bigint) as order_id,
+        cast(coalesce(customers.customer_sk, {{ unknown_member_key() }}) as varchar)
+            as customer_sk,
+        {{ date_sk('refunds.created_date') }} as refund_date_sk,
+        cast(refunds.refund_reason as varchar) as refund_reason,
+        cast(refunds.refund_status as varchar) as refund_status,
+        cast(refunds.currency_code as varchar) as currency_code,
+        cast(refunds.amount as numeric(18, 2)) as amount,
+        cast(refunds.fx_rate_per_eur as numeric(18, 6)) as fx_rate_per_eur,
+        cast(refunds.amount_eur as numeric(18, 2)) as amount_eur,
+        cast(refunds.is_succeeded as boolean) as is_succeeded,
+        cast(refunds.created_date as date) as refund_date,
+        cast(refunds.created_at as timestamp) as created_at
+
+    from refunds
+    left join customers
+        on
+            refunds.customer_id = customers.customer_id
+            and refunds.created_at >= customers.valid_from
+            and (customers.valid_to is null or refunds.created_at < customers.valid_to)
+
+)
+
+select * from final

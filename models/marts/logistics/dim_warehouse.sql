@@ -1,0 +1,24 @@
+{#- Larkspur's fulfilment centres. -#}
+with
+
+warehouses as (
+
+    select * from {{ ref('warehouses') }}
+
+),
+
+final as (
+
+    select
+        cast({{ generate_surrogate_key(['warehouse_code']) }} as varchar) as warehouse_sk,
+        cast(warehouse_code as varchar) as warehouse_code,
+        cast(warehouse_name as varchar) as warehouse_name,
+        cast(city as varchar) as city,
+        cast(country_code as varchar) as country_code,
+        cast(region_code as varchar) as region_code
+
+    from warehouses
+
+)
+
+select * from final

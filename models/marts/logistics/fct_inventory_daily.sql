@@ -1,0 +1,144 @@
+{#- Grain: one warehouse, product and day. Days of cover is the available stock divided by the
+    average units sold per day from that warehouse over the trailing var
+    inventory_sales_window_days (including the day); null without sales. A stock-out is a day
+    without stock on hand. -#}
+with
+
+inventory as (
+
+    select * from {{ ref('ods_inventory_snapshots') }}
+
+),
+
+order_lines as (
+
+    select * from {{ ref('ods_order_lines') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('ods_orders') }}
+
+),
+
+countries as (
+
+    select * from {{ ref('countries') }}
+
+),
+
+warehouses as (
+
+    select * from {{ ref('dim_warehouse') }}
+
+),
+
+products as (
+
+    select * from {{ ref('dim_product') }}
+
+),
+
+daily_units_sold as (
+
+    select
+        countries.warehouse_code,
+        order_lines.product_id,
+        order_lines.order_date,
+        sum(order_lines.quantity) as units_sold
+
+    from order_lines
+    inner join orders
+        on order_lines.order_id = orders.order_id
+    inner join countries
+        on orders.shipping_country_code = countries.country_code
+    where not orders.is_cancelled
+    group by countries.warehouse_code, order_lines.product_id, order_lines.order_date
+
+),
+
+trailing_sales as (
+
+    select
+        inventory.warehouse_code,
+        inventory.sku,
+        inventory.snapshot_date,
+        sum(daily_units_sold.units_sold) as units_sold
+
+    from inventory
+    inner join daily_units_sold
+        on
+            inventory.warehouse_code = daily_units_sold.warehouse_code
+            and inventory.product_id = daily_units_sold.product_id
+            and inventory.snapshot_date >= daily_units_sold.order_date
+            and {{ dbt.dateadd(
+                'day', -1 * var('inventory_sales_window_days'), 'inventory.snapshot_date'
+            ) }} < daily_units_sold.order_date
+    group by inventory.warehouse_code, inventory.sku, inventory.snapshot_date
+
+),
+
+measured as (
+
+    select
+        inventory.*,
+        coalesce(trailing_sales.units_sold, 0) as trailing_units_sold,
+        cast(coalesce(trailing_sales.units_sold, 0) as numeric(18, 4))
+        / {{ var('inventory_sales_window_days') }} as average_daily_units_sold
+
+    from inventory
+    left join trailing_sales
+        on
+            inventory.warehouse_code = trailing_sales.warehouse_code
+            and inventory.sku = trailing_sales.sku
+            and inventory.snapshot_date = trailing_sales.snapshot_date
+
+),
+
+final as (
+
+    select
+        cast(
+            {{ generate_surrogate_key([
+                'measured.snapshot_date', 'measured.warehouse_code', 'measured.sku',
+            ]) }} as varchar
+        ) as inventory_daily_sk,
+        cast(coalesce(warehouses.warehouse_sk, {{ unknown_member_key() }}) as varchar)
+            as warehouse_sk,
+        cast(coalesce(products.product_sk, {{ unknown_member_key() }}) as varchar)
+            as product_sk,
+        {{ date_sk('measured.snapshot_date') }} as snapshot_date_sk,
+        cast(measured.warehouse_code as varchar) as warehouse_code,
+        cast(measured.sku as varchar) as sku,
+        cast(measured.on_hand_qty as integer) as on_hand_qty,
+        cast(measured.reserved_qty as integer) as reserved_qty,
+        cast(measured.inbound_qty as integer) as inbound_qty,
+        cast(measured.available_qty as integer) as available_qty,
+        cast(measured.trailing_units_sold as integer) as trailing_units_sold,
+        cast(measured.average_daily_units_sold as numeric(18, 4))
+            as average_daily_units_sold,
+        cast(
+            case
+                when measured.average_daily_units_sold > 0
+                    then measured.available_qty / measured.average_daily_units_sold
+            end as numeric(18, 1)
+        ) as days_of_cover,
+        cast(measured.on_hand_qty <= 0 as boolean) as is_stock_out,
+        cast(measured.snapshot_date as date) as snapshot_date
+
+    from measured
+    left join warehouses
+        on measured.warehouse_code = warehouses.warehouse_code
+    left join products
+        on
+            measured.product_id = products.product_id
+            and cast(measured.snapshot_date as timestamp) >= products.valid_from
+            and (
+                products.valid_to is null
+                or cast(measured.snapshot_date as timestamp) < products.valid_to
+            )
+
+)
+
+select * from final

@@ -1,0 +1,40 @@
+{#- Grain: one carrier tracking event. -#}
+with
+
+tracking_events as (
+
+    select * from {{ ref('ods_tracking_events') }}
+
+),
+
+carriers as (
+
+    select * from {{ ref('dim_carrier') }}
+
+),
+
+final as (
+
+    select
+        cast({{ generate_surrogate_key(['tracking_events.tracking_event_id']) }} as varchar)
+            as shipment_event_sk,
+        cast(tracking_events.tracking_event_id as varchar) as tracking_event_id,
+        cast({{ generate_surrogate_key(['tracking_events.shipment_id']) }} as varchar)
+            as shipment_sk,
+        cast(tracking_events.shipment_id as varchar) as shipment_id,
+        cast(coalesce(carriers.carrier_sk, {{ unknown_member_key() }}) as varchar)
+            as carrier_sk,
+        {{ date_sk('tracking_events.event_date') }} as event_date_sk,
+        cast(tracking_events.event_code as varchar) as event_code,
+        cast(tracking_events.event_location as varchar) as event_location,
+        cast(tracking_events.country_code as varchar) as country_code,
+        cast(tracking_events.event_date as date) as event_date,
+        cast(tracking_events.event_at as timestamp) as event_at
+
+    from tracking_events
+    left join carriers
+        on tracking_events.carrier_code = carriers.carrier_code
+
+)
+
+select * from final

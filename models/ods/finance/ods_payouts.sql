@@ -1,0 +1,41 @@
+{#- Payouts with gross (net plus fees) and their EUR amounts at the arrival day's rate. -#}
+with
+
+payouts as (
+
+    select * from {{ ref('stg_payments__payouts') }}
+
+),
+
+fx_rates as (
+
+    select * from {{ ref('ods_fx_rates_daily') }}
+
+),
+
+final as (
+
+    select
+        payouts.payout_id,
+        payouts.payout_status,
+        payouts.charge_count,
+        payouts.net_amount,
+        payouts.fee_amount,
+        payouts.net_amount + payouts.fee_amount as gross_amount,
+        payouts.currency_code,
+        fx_rates.rate_per_eur as fx_rate_per_eur,
+        {{ money('payouts.net_amount / fx_rates.rate_per_eur') }} as net_amount_eur,
+        {{ money('payouts.fee_amount / fx_rates.rate_per_eur') }} as fee_amount_eur,
+        payouts.arrival_date,
+        payouts.created_at,
+        payouts.updated_at
+
+    from payouts
+    left join fx_rates
+        on
+            payouts.currency_code = fx_rates.currency_code
+            and payouts.arrival_date = fx_rates.rate_date
+
+)
+
+select * from final

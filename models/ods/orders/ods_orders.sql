@@ -1,0 +1,197 @@
+{#- Order headers, integrated: payment status from the processor's charges and refunds,
+    fulfilment status from the 3PL's shipments and tracking, amounts in the order's currency
+    and in EUR at the order day's rate, and the masked shipping destination. -#}
+with
+
+orders as (
+
+    select * from {{ ref('stg_shop__orders') }}
+
+),
+
+addresses as (
+
+    select * from {{ ref('stg_shop__addresses') }}
+
+),
+
+discounts as (
+
+    select * from {{ ref('stg_shop__discounts') }}
+
+),
+
+payments as (
+
+    select * from {{ ref('ods_payments') }}
+
+),
+
+refunds as (
+
+    select * from {{ ref('ods_refunds') }}
+
+),
+
+shipments as (
+
+    select * from {{ ref('ods_shipments') }}
+
+),
+
+fx_rates as (
+
+    select * from {{ ref('ods_fx_rates_daily') }}
+
+),
+
+payment_summary as (
+
+    select
+        order_id,
+        count(*) as charge_count,
+        sum(case when is_succeeded then amount else 0 end) as paid_amount,
+        sum(case when payment_status = 'pending' then 1 else 0 end) as pending_charge_count,
+        min(case when is_succeeded then created_at end) as paid_at
+
+    from payments
+    where order_id is not null
+    group by order_id
+
+),
+
+refund_summary as (
+
+    select
+        order_id,
+        sum(case when is_succeeded then amount else 0 end) as refunded_amount
+
+    from refunds
+    where order_id is not null
+    group by order_id
+
+),
+
+shipment_summary as (
+
+    select
+        order_id,
+        count(*) as shipment_count,
+        sum(case when is_delivered then 1 else 0 end) as delivered_count,
+        sum(case when is_returned then 1 else 0 end) as returned_count,
+        sum(case when has_exception then 1 else 0 end) as exception_count,
+        min(shipped_at) as shipped_at,
+        max(delivered_at) as delivered_at,
+        -- where the order went, for orders whose customer (and address) was erased
+        min(destination_country_code) as destination_country_code,
+        min(destination_postcode_prefix) as destination_postcode_prefix
+
+    from shipments
+    where order_id is not null
+    group by order_id
+
+),
+
+joined as (
+
+    select
+        orders.*,
+        discounts.discount_code,
+        addresses.country_code as address_country_code,
+        {{ postcode_prefix('addresses.postcode') }} as address_postcode_prefix,
+        fx_rates.rate_per_eur as fx_rate_per_eur,
+        coalesce(payment_summary.charge_count, 0) as charge_count,
+        coalesce(payment_summary.paid_amount, 0) as paid_amount,
+        coalesce(payment_summary.pending_charge_count, 0) as pending_charge_count,
+        coalesce(refund_summary.refunded_amount, 0) as refunded_amount,
+        payment_summary.paid_at,
+        coalesce(shipment_summary.shipment_count, 0) as shipment_count,
+        coalesce(shipment_summary.delivered_count, 0) as delivered_count,
+        coalesce(shipment_summary.returned_count, 0) as returned_count,
+        coalesce(shipment_summary.exception_count, 0) as exception_count,
+        shipment_summary.shipped_at,
+        shipment_summary.delivered_at,
+        shipment_summary.destination_country_code,
+        shipment_summary.destination_postcode_prefix
+
+    from orders
+    left join addresses
+        on orders.shipping_address_id = addresses.address_id
+    left join discounts
+        on orders.discount_id = discounts.discount_id
+    left join payment_summary
+        on orders.order_id = payment_summary.order_id
+    left join refund_summary
+        on orders.order_id = refund_summary.order_id
+    left join shipment_summary
+        on orders.order_id = shipment_summary.order_id
+    left join fx_rates
+        on
+            orders.currency_code = fx_rates.currency_code
+            and cast(orders.ordered_at as date) = fx_rates.rate_date
+
+),
+
+final as (
+
+    select
+        -- ids
+        order_id,
+        order_number,
+        customer_id,
+        discount_id,
+        -- codes
+        discount_code,
+        order_status,
+        case
+            when paid_amount > 0 and refunded_amount >= paid_amount then 'refunded'
+            when paid_amount > 0 and refunded_amount > 0 then 'partially_refunded'
+            when paid_amount > 0 then 'paid'
+            when pending_charge_count > 0 then 'pending'
+            when charge_count > 0 then 'failed'
+            else 'unpaid'
+        end as payment_status,
+        case
+            when shipment_count = 0 then 'unfulfilled'
+            when returned_count > 0 then 'returned'
+            when delivered_count = shipment_count then 'delivered'
+            when exception_count > 0 then 'exception'
+            else 'shipped'
+        end as fulfilment_status,
+        coalesce(address_country_code, destination_country_code) as shipping_country_code,
+        coalesce(address_postcode_prefix, destination_postcode_prefix)
+            as shipping_postcode_prefix,
+        -- amounts in the order's currency
+        currency_code,
+        subtotal_amount,
+        discount_amount,
+        shipping_amount,
+        tax_amount,
+        total_amount,
+        paid_amount,
+        refunded_amount,
+        -- amounts in EUR
+        fx_rate_per_eur,
+        {{ money('subtotal_amount / fx_rate_per_eur') }} as subtotal_amount_eur,
+        {{ money('discount_amount / fx_rate_per_eur') }} as discount_amount_eur,
+        {{ money('shipping_amount / fx_rate_per_eur') }} as shipping_amount_eur,
+        {{ money('tax_amount / fx_rate_per_eur') }} as tax_amount_eur,
+        {{ money('total_amount / fx_rate_per_eur') }} as total_amount_eur,
+        -- counts
+        charge_count,
+        shipment_count,
+        -- flags
+        order_status = 'cancelled' as is_cancelled,
+        -- dates and timestamps
+        cast(ordered_at as date) as order_date,
+        ordered_at,
+        paid_at,
+        shipped_at,
+        delivered_at,
+        updated_at
+
+    from joined
+
+)
+
+select * from final

@@ -1,0 +1,52 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='event_id',
+        incremental_strategy='delete+insert',
+    )
+}}
+
+{#- Web events without personal data: the user agent is reduced to a device type.
+    Incremental on dlt loads, so late events land whenever their file arrives. -#}
+with
+
+events as (
+
+    select * from {{ ref('stg_web__events') }}
+
+),
+
+final as (
+
+    select
+        -- ids
+        event_id,
+        anonymous_id,
+        customer_id,
+        order_number,
+        product_id,
+        -- attributes
+        event_type,
+        page_url,
+        referrer,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        country_code,
+        case
+            when user_agent like '%iPad%' or user_agent like '%Tablet%' then 'tablet'
+            when user_agent like '%Mobile%' or user_agent like '%Android%' then 'mobile'
+            when user_agent is null then 'unknown'
+            else 'desktop'
+        end as device_type,
+        -- dates and timestamps
+        cast(occurred_at as date) as event_date,
+        occurred_at,
+        _dlt_load_id
+
+    from events
+    where {{ is_newer_load('_dlt_load_id') }}
+
+)
+
+select * from final

@@ -1,0 +1,187 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='anonymous_id',
+        incremental_strategy='delete+insert',
+    )
+}}
+
+{#- Web sessions: a visitor's events split where 30 minutes (var session_timeout_minutes)
+    pass without an event, or where an event arrives with a UTM source different from the
+    previous event's (a new campaign click). The channel comes from the session's first event.
+    Incremental: a late event can merge or split sessions, so a run recomputes every session
+    of each visitor with events in a new load (and deletes the visitor's old sessions). -#}
+with
+
+events as (
+
+    select * from {{ ref('ods_web_events') }}
+
+),
+
+utm_channel_mapping as (
+
+    select * from {{ ref('utm_channel_mapping') }}
+
+),
+
+changed_visitors as (
+
+    select distinct anonymous_id
+    from events
+    where {{ is_newer_load('_dlt_load_id') }}
+
+),
+
+visitor_events as (
+
+    select events.*
+    from events
+    inner join changed_visitors
+        on events.anonymous_id = changed_visitors.anonymous_id
+
+),
+
+with_previous as (
+
+    select
+        *,
+        lag(occurred_at) over (
+            partition by anonymous_id order by occurred_at, event_id
+        ) as previous_occurred_at,
+        lag(utm_source) over (
+            partition by anonymous_id order by occurred_at, event_id
+        ) as previous_utm_source
+
+    from visitor_events
+
+),
+
+flagged as (
+
+    select
+        *,
+        case
+            when previous_occurred_at is null then 1
+            when
+                occurred_at
+                > {{ dbt.dateadd(
+                    'minute', var('session_timeout_minutes'), 'previous_occurred_at'
+                ) }}
+                then 1
+            when utm_source is not null and utm_source != coalesce(previous_utm_source, '')
+                then 1
+            else 0
+        end as is_session_start
+
+    from with_previous
+
+),
+
+numbered as (
+
+    select
+        *,
+        sum(is_session_start) over (
+            partition by anonymous_id
+            order by occurred_at, event_id
+            rows between unbounded preceding and current row
+        ) as session_number
+
+    from flagged
+
+),
+
+session_starts as (
+
+    select
+        anonymous_id,
+        session_number,
+        occurred_at as started_at,
+        page_url as landing_page_url,
+        referrer,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        country_code,
+        device_type
+
+    from numbered
+    where is_session_start = 1
+
+),
+
+session_activity as (
+
+    select
+        anonymous_id,
+        session_number,
+        max(customer_id) as customer_id,
+        max(order_number) as order_number,
+        count(*) as event_count,
+        sum(case when event_type = 'page_view' then 1 else 0 end) as page_view_count,
+        sum(case when event_type = 'product_view' then 1 else 0 end) as product_view_count,
+        sum(case when event_type = 'add_to_cart' then 1 else 0 end) as add_to_cart_count,
+        sum(case when event_type = 'checkout_started' then 1 else 0 end)
+            as checkout_started_count,
+        sum(case when event_type = 'order_completed' then 1 else 0 end)
+            as order_completed_count,
+        max(occurred_at) as ended_at,
+        max(_dlt_load_id) as _dlt_load_id
+
+    from numbered
+    group by anonymous_id, session_number
+
+),
+
+final as (
+
+    select
+        -- ids
+        {{ generate_surrogate_key(['session_starts.anonymous_id', 'session_starts.started_at']) }}
+            as session_id,
+        session_starts.anonymous_id,
+        session_activity.customer_id,
+        session_activity.order_number,
+        -- attributes
+        session_starts.landing_page_url,
+        session_starts.referrer,
+        session_starts.utm_source,
+        session_starts.utm_medium,
+        session_starts.utm_campaign,
+        {{ channel_for_visit(
+            'session_starts.utm_source',
+            'session_starts.referrer',
+            'utm_channel_mapping.channel_code',
+        ) }} as channel_code,
+        session_starts.country_code,
+        session_starts.device_type,
+        -- counts
+        session_starts.session_number,
+        session_activity.event_count,
+        session_activity.page_view_count,
+        session_activity.product_view_count,
+        session_activity.add_to_cart_count,
+        session_activity.checkout_started_count,
+        session_activity.order_completed_count,
+        -- flags
+        session_activity.order_completed_count > 0 as has_order,
+        -- dates and timestamps
+        cast(session_starts.started_at as date) as session_date,
+        session_starts.started_at,
+        session_activity.ended_at,
+        session_activity._dlt_load_id
+
+    from session_starts
+    inner join session_activity
+        on
+            session_starts.anonymous_id = session_activity.anonymous_id
+            and session_starts.session_number = session_activity.session_number
+    left join utm_channel_mapping
+        on
+            session_starts.utm_source = utm_channel_mapping.utm_source
+            and session_starts.utm_medium = utm_channel_mapping.utm_medium
+
+)
+
+select * from final

@@ -1,0 +1,37 @@
+with
+
+source as (
+
+    {{ completed_loads('ads', 'campaigns') }}
+
+),
+
+renamed as (
+
+    select
+        cast(campaign_id as bigint) as campaign_id,
+        trim(cast(campaign_name as varchar)) as campaign_name,
+        lower(trim(cast(platform as varchar))) as platform,
+        lower(trim(cast(objective as varchar))) as objective,
+        lower(trim(cast(status as varchar))) as campaign_status,
+        lower(trim(cast(utm_source as varchar))) as utm_source,
+        lower(trim(cast(utm_medium as varchar))) as utm_medium,
+        lower(trim(cast(utm_campaign as varchar))) as utm_campaign,
+        upper(trim(cast(currency as varchar))) as currency_code,
+        {{ money('daily_budget') }} as daily_budget,
+        cast(start_date as date) as start_date,
+        cast(end_date as date) as end_date,
+        {{ to_utc_timestamp('updated_at') }} as updated_at,
+        _dlt_load_id
+
+    from source
+
+),
+
+deduplicated as (
+
+    {{ deduplicate('renamed', 'campaign_id', 'updated_at desc, _dlt_load_id desc') }}
+
+)
+
+select * from deduplicated

@@ -1,0 +1,28 @@
+with
+
+source as (
+
+    {{ completed_loads('fx', 'rates') }}
+
+),
+
+renamed as (
+
+    select
+        upper(trim(cast(currency as varchar))) as currency_code,
+        -- units of currency_code per 1 EUR
+        cast(rate as numeric(18, 6)) as rate_per_eur,
+        cast(rate_date as date) as rate_date,
+        _dlt_load_id
+
+    from source
+
+),
+
+deduplicated as (
+
+    {{ deduplicate('renamed', 'currency_code, rate_date', '_dlt_load_id desc') }}
+
+)
+
+select * from deduplicated

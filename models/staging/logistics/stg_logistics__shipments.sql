@@ -1,0 +1,45 @@
+with
+
+source as (
+
+    {{ completed_loads('logistics', 'shipments') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        cast(shipment_id as varchar) as shipment_id,
+        upper(trim(cast(order_number as varchar))) as order_number,
+        -- codes
+        upper(trim(cast(warehouse_code as varchar))) as warehouse_code,
+        upper(trim(cast(carrier_code as varchar))) as carrier_code,
+        lower(trim(cast(service_level as varchar))) as service_level,
+        upper(trim(cast(destination_country as varchar))) as destination_country_code,
+        upper(trim(cast(destination_postcode as varchar))) as destination_postcode,
+        upper(trim(cast(currency_code as varchar))) as currency_code,
+        -- measures; the loader maps the 3PL's later freight_cost back onto shipping_cost
+        cast(package_count as integer) as package_count,
+        cast(weight_kg as numeric(10, 3)) as weight_kg,
+        {{ money('shipping_cost') }} as shipping_cost,
+        -- shipping_cost or freight_cost: which name the 3PL's file used for the cost
+        {{ column_or_null(
+            source('logistics', 'shipments'), 'shipping_cost_source_column', 'varchar'
+        ) }} as shipping_cost_source_column,
+        -- timestamps
+        {{ to_utc_timestamp('shipped_at') }} as shipped_at,
+        _dlt_load_id
+
+    from source
+
+),
+
+deduplicated as (
+
+    -- a re-delivered manifest corrects earlier rows: the latest load wins
+    {{ deduplicate('renamed', 'shipment_id', '_dlt_load_id desc') }}
+
+)
+
+select * from deduplicated

@@ -1,0 +1,42 @@
+with
+
+source as (
+
+    {{ completed_loads('payments', 'charges') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        cast(id as varchar) as charge_id,
+        upper(trim(cast(order_number as varchar))) as order_number,
+        {{ hash_pii('cast(customer_email as varchar)') }} as customer_email_hash,
+        lower(trim(cast(customer_email as varchar))) as customer_email,
+        -- codes
+        lower(trim(cast(status as varchar))) as charge_status,
+        lower(trim(cast(payment_method as varchar))) as payment_method,
+        upper(trim(cast(currency as varchar))) as currency_code,
+        -- amounts: the API sends minor units
+        {{ minor_units_to_amount('amount') }} as amount,
+        -- risk_score exists only from the processor's schema change on
+        {{ column_or_null(source('payments', 'charges'), 'risk_score', 'integer') }}
+            as risk_score,
+        -- timestamps
+        {{ epoch_to_utc_timestamp('created') }} as created_at,
+        {{ epoch_to_utc_timestamp('updated') }} as updated_at,
+        _dlt_load_id
+
+    from source
+
+),
+
+deduplicated as (
+
+    -- a charge re-sent on a later page appears twice: keep its latest state
+    {{ deduplicate('renamed', 'charge_id', 'updated_at desc, _dlt_load_id desc') }}
+
+)
+
+select * from deduplicated

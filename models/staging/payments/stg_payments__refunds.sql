@@ -1,0 +1,32 @@
+with
+
+source as (
+
+    {{ completed_loads('payments', 'refunds') }}
+
+),
+
+renamed as (
+
+    select
+        cast(id as varchar) as refund_id,
+        cast(charge_id as varchar) as charge_id,
+        lower(trim(cast(reason as varchar))) as refund_reason,
+        lower(trim(cast(status as varchar))) as refund_status,
+        upper(trim(cast(currency as varchar))) as currency_code,
+        {{ minor_units_to_amount('amount') }} as amount,
+        {{ epoch_to_utc_timestamp('created') }} as created_at,
+        {{ epoch_to_utc_timestamp('updated') }} as updated_at,
+        _dlt_load_id
+
+    from source
+
+),
+
+deduplicated as (
+
+    {{ deduplicate('renamed', 'refund_id', 'updated_at desc, _dlt_load_id desc') }}
+
+)
+
+select * from deduplicated

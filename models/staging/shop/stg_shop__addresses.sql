@@ -1,0 +1,35 @@
+with
+
+source as (
+
+    {{ completed_loads('shop', 'addresses') }}
+
+),
+
+renamed as (
+
+    select
+        cast(address_id as bigint) as address_id,
+        cast(customer_id as bigint) as customer_id,
+        lower(trim(cast(address_type as varchar))) as address_type,
+        trim(cast(line1 as varchar)) as line1,
+        trim(cast(line2 as varchar)) as line2,
+        trim(cast(city as varchar)) as city,
+        upper(trim(cast(postcode as varchar))) as postcode,
+        upper(trim(cast(country_code as varchar))) as country_code,
+        cast(is_default as integer) = 1 as is_default,
+        {{ to_utc_timestamp('created_at') }} as created_at,
+        {{ to_utc_timestamp('updated_at') }} as updated_at,
+        _dlt_load_id
+
+    from source
+
+),
+
+deduplicated as (
+
+    {{ deduplicate('renamed', 'address_id', 'updated_at desc, _dlt_load_id desc') }}
+
+)
+
+select * from deduplicated

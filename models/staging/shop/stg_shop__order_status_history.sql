@@ -1,0 +1,28 @@
+with
+
+source as (
+
+    {{ completed_loads('shop', 'order_status_history') }}
+
+),
+
+renamed as (
+
+    select
+        cast(status_history_id as bigint) as status_history_id,
+        cast(order_id as bigint) as order_id,
+        lower(trim(cast(status as varchar))) as order_status,
+        {{ to_utc_timestamp('changed_at') }} as changed_at,
+        _dlt_load_id
+
+    from source
+
+),
+
+deduplicated as (
+
+    {{ deduplicate('renamed', 'status_history_id', '_dlt_load_id desc') }}
+
+)
+
+select * from deduplicated

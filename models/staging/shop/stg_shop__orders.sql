@@ -1,0 +1,43 @@
+with
+
+source as (
+
+    {{ completed_loads('shop', 'orders') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        cast(order_id as bigint) as order_id,
+        upper(trim(cast(order_number as varchar))) as order_number,
+        cast(customer_id as bigint) as customer_id,
+        cast(shipping_address_id as bigint) as shipping_address_id,
+        cast(billing_address_id as bigint) as billing_address_id,
+        cast(discount_id as bigint) as discount_id,
+        -- codes
+        lower(trim(cast(status as varchar))) as order_status,
+        upper(trim(cast(currency_code as varchar))) as currency_code,
+        -- amounts in the order's currency
+        {{ money('subtotal_amount') }} as subtotal_amount,
+        {{ money('discount_amount') }} as discount_amount,
+        {{ money('shipping_amount') }} as shipping_amount,
+        {{ money('tax_amount') }} as tax_amount,
+        {{ money('total_amount') }} as total_amount,
+        -- timestamps
+        {{ to_utc_timestamp('ordered_at') }} as ordered_at,
+        {{ to_utc_timestamp('updated_at') }} as updated_at,
+        _dlt_load_id
+
+    from source
+
+),
+
+deduplicated as (
+
+    {{ deduplicate('renamed', 'order_id', 'updated_at desc, _dlt_load_id desc') }}
+
+)
+
+select * from deduplicated

@@ -1,0 +1,28 @@
+with
+
+source as (
+
+    {{ completed_loads('shop', 'product_categories') }}
+
+),
+
+renamed as (
+
+    select
+        cast(category_id as bigint) as category_id,
+        trim(cast(category_name as varchar)) as category_name,
+        lower(trim(cast(department as varchar))) as department,
+        {{ to_utc_timestamp('updated_at') }} as updated_at,
+        _dlt_load_id
+
+    from source
+
+),
+
+deduplicated as (
+
+    {{ deduplicate('renamed', 'category_id', 'updated_at desc, _dlt_load_id desc') }}
+
+)
+
+select * from deduplicated

@@ -1,0 +1,34 @@
+with
+
+source as (
+
+    {{ completed_loads('shop', 'products') }}
+
+),
+
+renamed as (
+
+    select
+        cast(product_id as bigint) as product_id,
+        cast(category_id as bigint) as category_id,
+        upper(trim(cast(sku as varchar))) as sku,
+        trim(cast(product_name as varchar)) as product_name,
+        lower(trim(cast(status as varchar))) as product_status,
+        {{ money('list_price_eur') }} as list_price_eur,
+        {{ money('unit_cost_eur') }} as unit_cost_eur,
+        cast(weight_kg as numeric(10, 3)) as weight_kg,
+        {{ to_utc_timestamp('created_at') }} as created_at,
+        {{ to_utc_timestamp('updated_at') }} as updated_at,
+        _dlt_load_id
+
+    from source
+
+),
+
+deduplicated as (
+
+    {{ deduplicate('renamed', 'product_id', 'updated_at desc, _dlt_load_id desc') }}
+
+)
+
+select * from deduplicated

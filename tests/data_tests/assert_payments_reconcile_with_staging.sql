@@ -1,0 +1,74 @@
+-- Charges and refunds in the finance marts equal the processor's per currency within a cent.
+with
+
+mart_payments as (
+
+    select
+        'charges' as record_kind,
+        currency_code,
+        sum(amount) as amount
+    from {{ ref('fct_payments') }}
+    group by currency_code
+
+),
+
+mart_refunds as (
+
+    select
+        'refunds' as record_kind,
+        currency_code,
+        sum(amount) as amount
+    from {{ ref('fct_refunds') }}
+    group by currency_code
+
+),
+
+staging_charges as (
+
+    select
+        'charges' as record_kind,
+        currency_code,
+        sum(amount) as amount
+    from {{ ref('stg_payments__charges') }}
+    group by currency_code
+
+),
+
+staging_refunds as (
+
+    select
+        'refunds' as record_kind,
+        currency_code,
+        sum(amount) as amount
+    from {{ ref('stg_payments__refunds') }}
+    group by currency_code
+
+),
+
+mart as (
+
+    select * from mart_payments
+    union all
+    select * from mart_refunds
+
+),
+
+staging as (
+
+    select * from staging_charges
+    union all
+    select * from staging_refunds
+
+)
+
+select
+    coalesce(staging.record_kind, mart.record_kind) as record_kind,
+    coalesce(staging.currency_code, mart.currency_code) as currency_code,
+    staging.amount as staging_amount,
+    mart.amount as mart_amount
+from staging
+full outer join mart
+    on
+        staging.record_kind = mart.record_kind
+        and staging.currency_code = mart.currency_code
+where abs(coalesce(staging.amount, 0) - coalesce(mart.amount, 0)) >= 0.01

@@ -1,0 +1,32 @@
+-- Shipping cost in fct_shipments equals the 3PL's manifests per currency within a cent,
+-- including files that called the column freight_cost.
+with
+
+mart as (
+
+    select
+        currency_code,
+        sum(shipping_cost) as shipping_cost
+    from {{ ref('fct_shipments') }}
+    group by currency_code
+
+),
+
+staging as (
+
+    select
+        currency_code,
+        sum(shipping_cost) as shipping_cost
+    from {{ ref('stg_logistics__shipments') }}
+    group by currency_code
+
+)
+
+select
+    coalesce(staging.currency_code, mart.currency_code) as currency_code,
+    staging.shipping_cost as staging_shipping_cost,
+    mart.shipping_cost as mart_shipping_cost
+from staging
+full outer join mart
+    on staging.currency_code = mart.currency_code
+where abs(coalesce(staging.shipping_cost, 0) - coalesce(mart.shipping_cost, 0)) >= 0.01

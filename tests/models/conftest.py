@@ -1,0 +1,141 @@
+"""One warehouse for the dbt tests: simulated in two steps, loaded and built after each.
+
+The first `dbt build` creates everything; the second runs the incremental models on top of
+the first, which is what the incremental-equals-full-refresh test compares with a full refresh.
+The defect tests read the final state.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from loaders import load
+from simulator import simulate
+from simulator.api_server import ApiServer
+from warehouse.dbt import DbtResult, run_dbt
+from warehouse.settings import Paths, resolve_paths
+
+# Large enough that every defect kind and the schema change (day 45) occur, small enough that
+# two loads and two builds stay around two minutes on 2 cores.
+FIRST_DAYS = 47
+LATER_DAYS = 3
+SCALE = 0.005
+INCREMENTAL_MODELS = (
+    "ods_web_events",
+    "ods_web_sessions",
+    "ods_tracking_events",
+    "ods_order_lines",
+)
+API_SOURCES = ("payments", "ads", "fx")
+
+
+@dataclass
+class ModelsWarehouse:
+    """The test warehouse, the tables the incremental run produced, and the dbt results."""
+
+    paths: Paths
+    incremental_build: DbtResult
+    first_build: DbtResult
+    full_refresh: DbtResult
+    incremental_copies: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sources_dir(self) -> Path:
+        return self.paths.sources_dir
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(str(self.paths.duckdb_path), read_only=True)
+
+
+def simulate_and_load(paths: Paths, days: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Simulate more days and load every source."""
+    simulate(paths.data_dir, days=days, scale=SCALE)
+    load_sources(paths, monkeypatch)
+
+
+def load_sources(paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Load every source from the local API server and the files (destination from the env)."""
+    with ApiServer(paths.data_dir, port=0) as server:
+        for name in API_SOURCES:
+            monkeypatch.setenv(f"SOURCES__{name.upper()}__BASE_URL", f"{server.base_url}/{name}/v1")
+            monkeypatch.setenv(f"SOURCES__{name.upper()}__TOKEN", "demo-token")
+        report = load(data_dir=paths.data_dir, duckdb_path=paths.duckdb_path)
+    assert report.ok, [result.error for result in report.results if not result.ok]
+
+
+def copy_tables(paths: Paths, models: tuple[str, ...]) -> dict[str, str]:
+    """Keep the incremental run's tables before a full refresh replaces them."""
+    copies = {}
+    with duckdb.connect(str(paths.duckdb_path)) as connection:
+        connection.execute("create schema if not exists incremental_copy")
+        for model in models:
+            connection.execute(
+                f"create or replace table incremental_copy.{model} as select * from ods.{model}"
+            )
+            copies[model] = f"incremental_copy.{model}"
+    return copies
+
+
+@pytest.fixture(scope="session")
+def models_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelsWarehouse]:
+    """Simulate, load and build; simulate more, load and build incrementally; full-refresh."""
+    data_dir = tmp_path_factory.mktemp("models_warehouse")
+    paths = resolve_paths(data_dir, data_dir / "warehouse.duckdb")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("WAREHOUSE_DUCKDB_PATH", str(paths.duckdb_path))
+        simulate_and_load(paths, FIRST_DAYS, monkeypatch)
+        # The data tests run once, in the second build: here only what they would test is built.
+        first_build = run_dbt(
+            ["build", "--exclude-resource-type", "test", "unit_test"],
+            paths,
+            target="dev",
+            quiet=True,
+        )
+        simulate_and_load(paths, LATER_DAYS, monkeypatch)
+        # Without a lookback the incremental run reprocesses only what the new loads changed,
+        # so that equality with a full refresh proves the incremental logic, not the lookback.
+        incremental_build = run_dbt(
+            ["build", "--vars", "{incremental_lookback_days: 0}"], paths, target="dev", quiet=True
+        )
+        copies = copy_tables(paths, INCREMENTAL_MODELS)
+        full_refresh = run_dbt(
+            ["run", "--full-refresh", "--select", "config.materialized:incremental"],
+            paths,
+            target="dev",
+            quiet=True,
+        )
+    yield ModelsWarehouse(
+        paths=paths,
+        first_build=first_build,
+        incremental_build=incremental_build,
+        full_refresh=full_refresh,
+        incremental_copies=copies,
+    )
+
+
+@pytest.fixture
+def warehouse(models_warehouse: ModelsWarehouse) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the built warehouse, closed after each test."""
+    connection = models_warehouse.connect()
+    yield connection
+    connection.close()
+
+
+def defect_items(models_warehouse: ModelsWarehouse, kind: str) -> list[dict[str, Any]]:
+    """The ground truth's items of one defect kind."""
+    ground_truth = json.loads((models_warehouse.sources_dir / "ground_truth.json").read_text())
+    return ground_truth["defects"][kind]["items"]
+
+
+def scalar(
+    connection: duckdb.DuckDBPyConnection, sql: str, parameters: list[Any] | None = None
+) -> Any:
+    """The single value a query returns."""
+    return connection.execute(sql, parameters or []).fetchone()[0]
