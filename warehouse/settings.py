@@ -60,5 +60,7 @@ def apply_environment(paths: Paths) -> None:
     """Export telemetry switches and paths so that dlt and dbt (also in subprocesses) see them."""
     for key, value in TELEMETRY_OFF.items():
         os.environ.setdefault(key, value)
+    # dlt reads .dlt/config.toml from the working directory unless told where the project is.
+    os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_DIR))
     os.environ["WAREHOUSE_DATA_DIR"] = str(paths.data_dir)
     os.environ["WAREHOUSE_DUCKDB_PATH"] = str(paths.duckdb_path)

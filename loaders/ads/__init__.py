@@ -1,0 +1,117 @@
+"""dlt source for the ads API, declared with dlt's `rest_api` source."""
+
+from datetime import date
+
+import dlt
+from dlt.extract import DltResource
+from dlt.sources.rest_api import rest_api_resources
+
+from loaders.ads import settings
+from loaders.contracts import SCHEMA_CONTRACT
+from loaders.rest import (
+    PageLocations,
+    contract_check,
+    date_windows,
+    retrying_session,
+    track_last_date,
+    with_column_hints,
+)
+
+
+@dlt.source(name="ads", schema_contract=SCHEMA_CONTRACT)
+def ads(
+    base_url: str = settings.DEFAULT_BASE_URL,
+    token: str = dlt.secrets.value,
+    lookback_seconds: int = settings.LOOKBACK_SECONDS,
+    report_lookback_days: int = settings.REPORT_LOOKBACK_DAYS,
+    initial_date: date = settings.INITIAL_DATE,
+    page_size: int = settings.PAGE_SIZE,
+) -> list[DltResource]:
+    """Campaigns, their ad groups and daily campaign reports from the ads API at `base_url`."""
+    pages = PageLocations()
+    report_windows = date_windows(
+        "report_windows",
+        initial_date=initial_date,
+        lookback_days=report_lookback_days,
+        max_days=settings.REPORT_WINDOW_DAYS,
+    )
+    resources = rest_api_resources(
+        {
+            "client": {
+                "base_url": base_url,
+                "auth": {"type": "bearer", "token": token},
+                "session": retrying_session(),
+                "paginator": {
+                    "type": "page_number",
+                    "base_page": 1,
+                    "page_param": "page",
+                    "total_path": "total_pages",
+                },
+            },
+            "resource_defaults": {
+                "write_disposition": "merge",
+                "endpoint": {"data_selector": "results", "params": {"page_size": page_size}},
+            },
+            "resources": [
+                {
+                    "name": "campaigns",
+                    "primary_key": "campaign_id",
+                    "endpoint": {
+                        "path": "campaigns",
+                        "params": {
+                            "updated_since": {
+                                "type": "incremental",
+                                "cursor_path": "updated_at",
+                                "initial_value": f"{initial_date.isoformat()}T00:00:00Z",
+                                "lag": lookback_seconds,
+                            },
+                        },
+                    },
+                },
+                {
+                    "name": "ad_groups",
+                    "primary_key": "ad_group_id",
+                    "endpoint": {
+                        "path": "campaigns/{resources.campaigns.campaign_id}/ad_groups",
+                        "response_actions": [pages.hook("ad_groups")],
+                    },
+                    "processing_steps": [
+                        {
+                            "yield_map": contract_check(
+                                "ad_groups", settings.AD_GROUP_CONTRACT, "ad_group_id", pages
+                            )
+                        }
+                    ],
+                },
+                report_windows,
+                {
+                    "name": "daily_reports",
+                    "primary_key": ["report_date", "campaign_id"],
+                    "endpoint": {
+                        "path": "reports/daily",
+                        "params": {
+                            "start_date": "{resources.report_windows.start_date}",
+                            "end_date": "{resources.report_windows.end_date}",
+                        },
+                        "response_actions": [pages.hook("daily_reports")],
+                    },
+                    "processing_steps": [
+                        {"map": track_last_date("report_windows", "report_date")},
+                        {
+                            "yield_map": contract_check(
+                                "daily_reports", settings.REPORT_CONTRACT, None, pages
+                            )
+                        },
+                    ],
+                },
+            ],
+        }
+    )
+    return with_column_hints(
+        resources,
+        {
+            "campaigns": settings.CAMPAIGN_COLUMNS,
+            "ad_groups": settings.AD_GROUP_COLUMNS,
+            "daily_reports": settings.REPORT_COLUMNS,
+        },
+    )

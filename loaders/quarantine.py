@@ -1,0 +1,133 @@
+"""The `quarantined_records` table every source writes its rejected records to.
+
+A record that breaks a source's contract (a required field is null, a date or number does not
+parse, an enum value is unknown, a CSV row has the wrong number of fields, a JSON line is not
+JSON) is kept here instead of in the clean table: which table it was meant for, why it was
+rejected, where it came from (file and line, or endpoint and page) and the raw record as text.
+`_dlt_load_id` says which load saw it.
+
+The table merges on `quarantine_id`, a hash of (source table, reason, record key), so that
+reading the same bad record again (an API lookback window, a re-delivered file) does not count
+it twice.
+"""
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import dlt
+import pyarrow as pa
+from dlt.extract import DltResource
+from dlt.extract.items import DataItemWithMeta
+
+from loaders.stats import record_quarantined
+
+QUARANTINE_TABLE = "quarantined_records"
+
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        pa.field("quarantine_id", pa.string(), nullable=False),
+        pa.field("source_table", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("source_location", pa.string(), nullable=False),
+        pa.field("raw_payload", pa.string()),
+    ]
+)
+
+
+QUARANTINE_COLUMNS: Any = {
+    "quarantine_id": {"data_type": "text", "nullable": False},
+    "source_table": {"data_type": "text", "nullable": False},
+    "reason": {"data_type": "text", "nullable": False},
+    "source_location": {"data_type": "text", "nullable": False},
+    "raw_payload": {"data_type": "text", "nullable": True},
+    "_dlt_load_id": {"data_type": "text", "nullable": False},
+    "_dlt_id": {"data_type": "text", "nullable": False},
+}
+
+
+def quarantine_table_resource() -> DltResource:
+    """A resource that creates an empty `quarantined_records` table in every raw dataset.
+
+    Staging models select from the table whether or not a load ever rejected a record.
+    """
+
+    @dlt.resource(
+        name=QUARANTINE_TABLE,
+        primary_key="quarantine_id",
+        write_disposition="merge",
+        columns=QUARANTINE_COLUMNS,
+    )
+    def quarantined_records() -> Any:
+        yield dlt.mark.materialize_table_schema()
+
+    return quarantined_records()
+
+
+def quarantine_id(source_table: str, reason: str, record_key: str) -> str:
+    """Stable key of one rejected record: the same record rejected again keeps its id."""
+    return hashlib.md5(f"{source_table}|{reason}|{record_key}".encode()).hexdigest()
+
+
+def _quarantine_hints() -> Any:
+    return dlt.mark.make_hints(
+        table_name=QUARANTINE_TABLE,
+        primary_key="quarantine_id",
+        write_disposition="merge",
+    )
+
+
+def _mark(items: pa.Table | list[dict[str, Any]]) -> DataItemWithMeta:
+    return dlt.mark.with_hints(items, _quarantine_hints(), create_table_variant=True)
+
+
+def register_quarantine_table(resource: DltResource) -> None:
+    """Declare `quarantined_records` hints on `resource` before it gets its own column hints.
+
+    dlt builds a table variant from a copy of the resource's hints at that moment: declared
+    first, the quarantine table does not inherit the resource's columns (`amount`, ...).
+    """
+    resource.apply_hints(create_table_variant=True, **_quarantine_hints())
+
+
+def quarantine_table(table: pa.Table) -> DataItemWithMeta:
+    """Send an Arrow table shaped like `QUARANTINE_SCHEMA` to the quarantine and count it.
+
+    The rows get a `_dlt_id` (their `quarantine_id`, unique in the table) like the JSON rows of
+    the API sources get from dlt, so every quarantine table has the same columns whichever kind
+    of row created it.
+    """
+    table = table.select(QUARANTINE_SCHEMA.names).cast(QUARANTINE_SCHEMA)
+    if table.num_rows:
+        counts = table.group_by(["source_table", "reason"]).aggregate([([], "count_all")])
+        for row in counts.to_pylist():
+            record_quarantined(row["source_table"], row["reason"], row["count_all"])
+    row_ids = pa.field("_dlt_id", pa.string(), nullable=False)
+    return _mark(table.append_column(row_ids, table["quarantine_id"]))
+
+
+def quarantine_records(
+    source_table: str,
+    rejected: list[tuple[str, str, Mapping[str, Any]]],
+    source_location: str,
+) -> DataItemWithMeta:
+    """Quarantine API records: `rejected` holds (reason, record key, record) triples.
+
+    They go out as JSON rows rather than Arrow because they travel through the resource's
+    incremental step, which passes rows without a cursor (`on_cursor_value_missing="include"`)
+    but rejects Arrow tables without the cursor column.
+    """
+    rows = [
+        {
+            "quarantine_id": quarantine_id(source_table, reason, key),
+            "source_table": source_table,
+            "reason": reason,
+            "source_location": source_location,
+            "raw_payload": json.dumps(record, sort_keys=True, default=str),
+        }
+        for reason, key, record in rejected
+    ]
+    for row in rows:
+        record_quarantined(source_table, row["reason"], 1)
+    return _mark(rows)

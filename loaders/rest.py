@@ -1,0 +1,159 @@
+"""Shared pieces of the REST API sources (payments, ads, fx) built on dlt's `rest_api` source.
+
+- `retrying_session()`: dlt's `rest_api` builds its HTTP client with fixed retry defaults, so the
+  sources hand it a session built from dlt's runtime request settings instead
+  (`RUNTIME__REQUEST_MAX_ATTEMPTS`, `RUNTIME__REQUEST_BACKOFF_FACTOR`,
+  `RUNTIME__REQUEST_MAX_RETRY_DELAY`, `RUNTIME__REQUEST_TIMEOUT` or the `[runtime]` section of
+  `.dlt/config.toml`). 429 and 5xx responses, timeouts and dropped connections are retried with
+  exponential backoff capped at the maximum delay; a `Retry-After` header sets the wait.
+- `PageLocations` remembers the last page URL each resource received, so that a quarantined
+  record says which endpoint and page it came from.
+- `contract_check()` is a `rest_api` yield_map step sending records that break a
+  `RecordContract` to `quarantined_records`.
+- `date_windows()` is a parent resource for endpoints queried by date range: windows of at most
+  `max_days` from the last loaded date less a lookback up to today.
+"""
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import dlt
+from dlt.common.configuration.resolve import resolve_configuration
+from dlt.common.configuration.specs import RuntimeConfiguration
+from dlt.extract import DltResource
+from dlt.sources.helpers.requests import Client
+from requests import Response, Session
+
+from loaders.contracts import RecordContract
+from loaders.quarantine import (
+    quarantine_records,
+    quarantine_table_resource,
+    register_quarantine_table,
+)
+from loaders.validation import reject_reason
+
+
+def retrying_session() -> Session:
+    """A requests session retrying as dlt's runtime request settings say."""
+    runtime = resolve_configuration(RuntimeConfiguration(), sections=("runtime",))
+    client = Client(
+        raise_for_status=False,
+        request_timeout=runtime.request_timeout,
+        request_max_attempts=runtime.request_max_attempts,
+        request_backoff_factor=runtime.request_backoff_factor,
+        request_max_retry_delay=runtime.request_max_retry_delay,
+        respect_retry_after_header=True,
+    )
+    return client.session
+
+
+class PageLocations:
+    """Last page URL per resource, fed by a `rest_api` response hook."""
+
+    def __init__(self) -> None:
+        self._last_url: dict[str, str] = {}
+
+    def hook(self, resource_name: str) -> Callable[[Response], None]:
+        """A response action recording each page `resource_name` receives."""
+
+        def remember(response: Response, *args: Any, **kwargs: Any) -> None:
+            if response.ok:
+                self._last_url[resource_name] = f"GET {response.url}"
+
+        return remember
+
+    def location(self, resource_name: str) -> str:
+        """The endpoint and page the record being processed came from."""
+        return self._last_url.get(resource_name, resource_name)
+
+
+def contract_check(
+    resource_name: str,
+    contract: RecordContract,
+    key_field: str | None,
+    pages: PageLocations,
+) -> Callable[[dict[str, Any]], Iterator[Any]]:
+    """A `yield_map` step passing clean records and quarantining the others with their page.
+
+    A quarantined record is keyed by its `key_field`, or by its whole payload when the field is
+    None or missing. It has to be a `yield_map` (not a `map`): a quarantined record is sent to
+    another table, which only a top-level item can be.
+    """
+
+    def check(record: dict[str, Any]) -> Iterator[Any]:
+        reason = reject_reason(record, contract)
+        if reason is None:
+            yield record
+            return
+        key = record.get(key_field) if key_field else None
+        if key is None:
+            key = json.dumps(record, sort_keys=True, default=str)
+        rejected = [(reason, str(key), record)]
+        yield quarantine_records(resource_name, rejected, pages.location(resource_name))
+
+    return check
+
+
+def date_windows(
+    name: str, *, initial_date: date, lookback_days: int, max_days: int
+) -> DltResource:
+    """Parent resource yielding `{"start_date", "end_date"}` windows to request (not loaded).
+
+    The windows start `lookback_days` before the last date `track_last_date(name, ...)`
+    recorded (or at `initial_date`) and end today.
+    """
+
+    @dlt.resource(name=name, selected=False)
+    def windows() -> Iterator[list[dict[str, str]]]:
+        last_dates: dict[str, str] = dlt.current.source_state().get("last_dates", {})
+        start = initial_date
+        if name in last_dates:
+            start = max(
+                initial_date, date.fromisoformat(last_dates[name]) - timedelta(lookback_days)
+            )
+        end = max(datetime.now(UTC).date(), start)
+        while start <= end:
+            window_end = min(end, start + timedelta(days=max_days - 1))
+            # rest_api children iterate over pages: each window goes out as a page of one
+            yield [{"start_date": start.isoformat(), "end_date": window_end.isoformat()}]
+            start = window_end + timedelta(days=1)
+
+    return windows()
+
+
+def track_last_date(name: str, date_field: str) -> Callable[[Any], Any]:
+    """A map step recording the latest `date_field` seen, where `date_windows(name)` resumes.
+
+    A value that is not an ISO date is left to the contract check (and never moves the
+    windows).
+    """
+
+    def track(record: Any) -> Any:
+        if isinstance(record, Mapping):
+            try:
+                seen = date.fromisoformat(str(record.get(date_field)))
+            except ValueError:
+                return record
+            last_dates = dlt.current.source_state().setdefault("last_dates", {})
+            if seen.isoformat() > last_dates.get(name, ""):
+                last_dates[name] = seen.isoformat()
+        return record
+
+    return track
+
+
+def with_column_hints(
+    resources: list[DltResource], column_hints: Mapping[str, Mapping[str, Any]]
+) -> list[DltResource]:
+    """Register the quarantine table on every resource, then apply `column_hints` per resource.
+
+    The order matters: see `register_quarantine_table`. The returned list also holds the
+    resource that creates the (possibly empty) quarantine table.
+    """
+    for resource in resources:
+        register_quarantine_table(resource)
+        if resource.name in column_hints:
+            resource.apply_hints(columns=dict(column_hints[resource.name]))
+    return [*resources, quarantine_table_resource()]

@@ -1,0 +1,58 @@
+"""dlt source for the web analytics export: gzipped JSON lines, read through DuckDB."""
+
+import gzip
+from typing import Any
+
+import dlt
+import pyarrow.compute as pc
+from dlt.common.storages.fsspec_filesystem import FileItemDict
+from dlt.extract import DltResource
+from dlt.sources.filesystem import filesystem
+
+from loaders.contracts import SCHEMA_CONTRACT
+from loaders.files import read_new_files, read_text_lines, require_folder
+from loaders.quarantine import quarantine_table, quarantine_table_resource
+from loaders.validation import split_records
+from loaders.web import settings
+
+
+def _read_events_file(content: bytes, location: str) -> list[Any]:
+    lines = read_text_lines(gzip.decompress(content))
+    lines = lines.filter(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(lines["line"])), 0))
+    # DuckDB evaluates both sides of `and`: only valid JSON may reach json_type
+    is_object = "coalesce(json_type(case when json_valid(line) then line end) = 'OBJECT', false)"
+    columns = {
+        field: f"case when {is_object} then json_extract_string(line, '$.{field}') end"
+        for field in settings.EVENT_FIELDS
+    }
+    clean, quarantined = split_records(
+        lines,
+        source_table=settings.TABLE_NAME,
+        contract=settings.EVENT_CONTRACT,
+        location=location,
+        columns=columns,
+        prechecks=[(f"not {is_object}", "invalid_json")],
+        payload_sql="line",
+        primary_key=[settings.PRIMARY_KEY],
+    )
+    return [clean, quarantine_table(quarantined)]
+
+
+@dlt.transformer(
+    name=settings.TABLE_NAME,
+    primary_key=settings.PRIMARY_KEY,
+    write_disposition="merge",
+)
+def events(file_items: list[FileItemDict]) -> Any:
+    """Web events of every new or re-delivered export file, with invalid lines quarantined."""
+    yield from read_new_files(file_items, settings.LOCATION_PREFIX, _read_events_file)
+
+
+@dlt.source(name="web", schema_contract=SCHEMA_CONTRACT)
+def web(
+    bucket_url: str = dlt.config.value, file_glob: str = settings.FILE_GLOB
+) -> list[DltResource]:
+    """The web export's events from the files in `bucket_url` (a folder or fsspec URL)."""
+    require_folder(bucket_url, "web export")
+    listing = filesystem(bucket_url=bucket_url, file_glob=file_glob).with_name("web_files")
+    return [listing | events, quarantine_table_resource()]

@@ -1,0 +1,41 @@
+"""Settings of the web analytics export (`sources/web/events_YYYY-MM-DD.jsonl.gz`).
+
+Files are gzipped JSON lines, one file per export day. Every line is read as text; lines that
+are not JSON objects are quarantined as `invalid_json` with file and line, the others are
+checked against `EVENT_CONTRACT`. Only the documented fields are extracted (a new field in the
+export needs a line in `EVENT_FIELDS`). Events merge on `event_id`, so an event sent twice or a
+late event repeated in the next day's file lands once.
+"""
+
+from loaders.contracts import RecordContract
+
+FILE_GLOB = "events_*.jsonl.gz"
+LOCATION_PREFIX = "web/"
+TABLE_NAME = "events"
+PRIMARY_KEY = "event_id"
+
+EVENT_TYPES = ("page_view", "product_view", "add_to_cart", "checkout_started", "order_completed")
+
+EVENT_FIELDS = (
+    "event_id",
+    "event_type",
+    "occurred_at",
+    "anonymous_id",
+    "customer_id",
+    "order_number",
+    "product_id",
+    "page_url",
+    "referrer",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "user_agent",
+    "country_code",
+)
+
+EVENT_CONTRACT = RecordContract(
+    required=("event_id", "event_type", "occurred_at", "anonymous_id"),
+    enums={"event_type": EVENT_TYPES},
+    timestamps=("occurred_at",),
+    integers=("customer_id", "product_id"),
+)

@@ -1,0 +1,90 @@
+"""What a correct load holds, computed from the simulator's ground truth."""
+
+import sqlite3
+from collections.abc import Callable
+
+from tests.loaders.conftest import Warehouse
+
+
+def defect_items(warehouse: Warehouse, defect: str) -> list[dict]:
+    return warehouse.ground_truth["defects"][defect]["items"]
+
+
+def entities(warehouse: Warehouse, table: str) -> int:
+    return warehouse.ground_truth["tables"][table]["entities"]
+
+
+MALFORMED_DEFECT = {
+    "null_web_field": "malformed_web_line",
+    "unknown_web_event_type": "malformed_web_line",
+    "null_shipment_order_number": "malformed_shipments_row",
+    "unknown_tracking_event_code": "malformed_tracking_row",
+}
+
+
+def malformed_ids(warehouse: Warehouse, defect: str) -> set[str]:
+    """Ids of records whose line is malformed too: those are quarantined as malformed."""
+    if defect not in MALFORMED_DEFECT:
+        return set()
+    items = defect_items(warehouse, MALFORMED_DEFECT[defect])
+    return {item.get("id") or item.get("event_id") for item in items}
+
+
+def rejected(warehouse: Warehouse, defect: str, id_field: str) -> int:
+    """Distinct entities a defect keeps out of the clean table."""
+    ids = {item[id_field] for item in defect_items(warehouse, defect)}
+    return len(ids - malformed_ids(warehouse, defect))
+
+
+EXPECTED_CLEAN: dict[str, Callable[[Warehouse], int]] = {
+    "raw_payments.charges": lambda w: (
+        entities(w, "payments.charges") - rejected(w, "null_charge_amount", "charge_id")
+    ),
+    "raw_payments.refunds": lambda w: (
+        entities(w, "payments.refunds") - rejected(w, "unknown_refund_reason", "refund_id")
+    ),
+    "raw_payments.payouts": lambda w: entities(w, "payments.payouts"),
+    "raw_ads.campaigns": lambda w: entities(w, "ads.campaigns"),
+    "raw_ads.ad_groups": lambda w: entities(w, "ads.ad_groups"),
+    "raw_ads.daily_reports": lambda w: entities(w, "ads.daily_reports"),
+    "raw_fx.rates": lambda w: entities(w, "fx.rates"),
+    "raw_web.events": lambda w: (
+        entities(w, "web.events")
+        - rejected(w, "null_web_field", "event_id")
+        - rejected(w, "unknown_web_event_type", "event_id")
+    ),
+    "raw_logistics.shipments": lambda w: (
+        entities(w, "logistics.shipments")
+        - rejected(w, "null_shipment_order_number", "shipment_id")
+    ),
+    "raw_logistics.tracking_events": lambda w: (
+        entities(w, "logistics.tracking")
+        - rejected(w, "unknown_tracking_event_code", "tracking_event_id")
+    ),
+    "raw_logistics.inventory_snapshots": lambda w: entities(w, "logistics.inventory"),
+}
+
+
+ReportNumbers = dict[tuple[str, int], tuple[int, float, int]]
+
+
+def ad_reports_and_api_state(warehouse: Warehouse) -> tuple[ReportNumbers, ReportNumbers]:
+    """Daily ad reports as loaded and as the ads API holds them now (after restatements)."""
+    query = "select report_date, campaign_id, clicks, spend, platform_conversions from {table}"
+    api_state = sqlite3.connect(warehouse.data_dir / "sources" / "api.sqlite")
+    try:
+        latest = {
+            (str(day), campaign): (clicks, round(float(spend), 2), conversions)
+            for day, campaign, clicks, spend, conversions in api_state.execute(
+                query.format(table="ad_daily_reports")
+            )
+        }
+    finally:
+        api_state.close()
+    loaded = {
+        (day.isoformat(), campaign): (clicks, round(float(spend), 2), conversions)
+        for day, campaign, clicks, spend, conversions in warehouse.query(
+            query.format(table="raw_ads.daily_reports")
+        )
+    }
+    return loaded, latest

@@ -1,0 +1,127 @@
+"""PostgreSQL as the warehouse (bulk CSV/COPY files) and as the shop database."""
+
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import pytest
+from psycopg2.extras import execute_values
+
+from loaders import LoadReport, load
+from simulator.storage import SHOP_SCHEMA
+from tests.conftest import require_service
+from tests.loaders.conftest import Warehouse, copy_sources
+
+pytestmark = pytest.mark.postgres
+
+HOST = os.environ.get("WAREHOUSE_PG_HOST", "127.0.0.1")
+PORT = int(os.environ.get("WAREHOUSE_PG_PORT", "5432"))
+USER = os.environ.get("WAREHOUSE_PG_USER", "postgres")
+# dlt insists on a password; a server trusting local connections ignores this one
+PASSWORD = os.environ.get("DBT_ENV_SECRET_WAREHOUSE_PG_PASSWORD") or "unused-by-trust-auth"
+
+
+def _admin(statement: str) -> None:
+    """Run a statement that cannot run in a transaction (create/drop database)."""
+    connection = psycopg2.connect(
+        host=HOST, port=PORT, user=USER, password=PASSWORD, dbname="postgres"
+    )
+    try:
+        connection.autocommit = True
+        connection.cursor().execute(statement)
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="module")
+def postgres_load(
+    simulated_dir: Path,
+    api_server: object,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[LoadReport, str]]:
+    require_service("PostgreSQL", HOST, PORT)
+    database = f"larkspur_loaders_test_{uuid.uuid4().hex[:8]}"
+    _admin(f"create database {database}")
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv(
+                "DESTINATION__POSTGRES__CREDENTIALS",
+                f"postgresql://{USER}:{PASSWORD}@{HOST}:{PORT}/{database}",
+            )
+            data_dir = copy_sources(simulated_dir, tmp_path_factory.mktemp("postgres"))
+            yield load(data_dir=data_dir, destination="postgres"), database
+    finally:
+        _admin(f"drop database if exists {database} with (force)")
+
+
+def test_postgres_holds_the_same_rows_as_duckdb(
+    postgres_load: tuple[LoadReport, str], warehouse: Warehouse
+) -> None:
+    report, database = postgres_load
+    assert [(r.name, r.error) for r in report.results if not r.ok] == []
+    tables = warehouse.query(
+        "select table_schema || '.' || table_name from information_schema.tables "
+        "where table_schema like 'raw_%' and table_schema not like '%_staging' "
+        "and table_schema <> 'raw_meta' and table_name not like '_dlt%' order by 1"
+    )
+    connection = psycopg2.connect(
+        host=HOST, port=PORT, user=USER, password=PASSWORD, dbname=database
+    )
+    try:
+        cursor = connection.cursor()
+        for (table,) in tables:
+            cursor.execute(f"select count(*) from {table}")
+            assert cursor.fetchone()[0] == warehouse.count(table), table
+        cursor.execute("select sum(amount) from raw_payments.charges")
+        assert cursor.fetchone()[0] == warehouse.scalar(
+            "select sum(amount) from raw_payments.charges"
+        )
+        cursor.execute("select count(*) from raw_meta.load_runs where status = 'ok'")
+        assert cursor.fetchone()[0] == 6
+    finally:
+        connection.close()
+
+
+def test_the_shop_loads_the_same_from_a_postgresql_database(
+    simulated_dir: Path, warehouse: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_service("PostgreSQL", HOST, PORT)
+    database = f"larkspur_shop_test_{uuid.uuid4().hex[:8]}"
+    _admin(f"create database {database}")
+    try:
+        _copy_shop(simulated_dir / "sources" / "shop.sqlite", database)
+        monkeypatch.setenv(
+            "SOURCES__SHOP__CREDENTIALS",
+            f"postgresql+psycopg2://{USER}:{PASSWORD}@{HOST}:{PORT}/{database}",
+        )
+        shop_warehouse = Warehouse(tmp_path)
+        for _ in range(2):  # the second run exercises the incremental filter in PostgreSQL
+            result = shop_warehouse.load(["shop"]).result("shop")
+            assert result.ok, result.error
+        for table in ("customers", "orders", "order_lines", "order_status_history"):
+            assert shop_warehouse.count(f"raw_shop.{table}") == warehouse.count(f"raw_shop.{table}")
+        total = "select sum(total_amount), max(updated_at) from raw_shop.orders"
+        assert shop_warehouse.query(total) == warehouse.query(total)
+    finally:
+        _admin(f"drop database if exists {database} with (force)")
+
+
+def _copy_shop(sqlite_path: Path, database: str) -> None:
+    """The simulated shop tables, same schema and text timestamps, in a PostgreSQL database."""
+    source = sqlite3.connect(sqlite_path)
+    target = psycopg2.connect(host=HOST, port=PORT, user=USER, password=PASSWORD, dbname=database)
+    try:
+        cursor = target.cursor()
+        cursor.execute(SHOP_SCHEMA.replace("integer primary key", "bigint primary key"))
+        tables = source.execute("select name from sqlite_master where type = 'table'").fetchall()
+        for (table,) in tables:
+            rows = source.execute(f"select * from {table}").fetchall()
+            if rows:
+                execute_values(cursor, f"insert into {table} values %s", rows, page_size=5000)
+        target.commit()
+    finally:
+        source.close()
+        target.close()
