@@ -377,15 +377,21 @@ def status(data_dir: DataDirOption = None) -> None:
             str(source.tables),
             f"{source.rows:,}",
             f"{source.quarantined:,}",
+            {"ok": "[green]ok[/]", "failed": "[red]failed[/]"}.get(source.last_run_status, "-"),
         )
     console.print(table)
+    for source in current.sources:
+        if source.last_run_status == "failed":
+            error_console.print(
+                f"[red]{source.source} failed last time:[/] {source.last_run_error}"
+            )
     console.print(
-        "Model rows: "
+        "Rows in model tables: "
         + (", ".join(f"{schema} {rows:,}" for schema, rows in current.model_rows.items()) or "none")
     )
     if current.last_build_at:
         counts = ", ".join(f"{count} {name}" for name, count in sorted(current.last_build.items()))
-        console.print(f"Last dbt run ({current.last_build_at}): {counts}")
+        console.print(f"Last dbt build ({current.last_build_at}): {counts}")
     else:
         console.print("No dbt run yet: `warehouse build`.")
 

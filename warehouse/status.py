@@ -23,6 +23,8 @@ class SourceStatus:
     rows: int
     tables: int
     quarantined: int
+    last_run_status: str | None = None
+    last_run_error: str | None = None
 
     @property
     def age_hours(self) -> float | None:
@@ -43,28 +45,36 @@ def read_status(paths: Paths) -> WarehouseStatus:
     """Collect the warehouse's status in one read-only connection."""
     status = WarehouseStatus()
     with connect(paths.duckdb_path) as connection:
+        last_runs = last_load_runs(connection)
         for (schema,) in connection.execute(
             """
             select schema_name from information_schema.schemata
-            where schema_name like 'raw\\_%' escape '\\' and schema_name <> 'raw_meta'
+            where schema_name like 'raw\\_%' escape '\\'
+                and schema_name <> 'raw_meta'
+                -- dlt's scratch schemas for merges are not sources
+                and schema_name not like '%\\_staging' escape '\\'
             order by schema_name
             """
         ).fetchall():
-            status.sources.append(source_status(connection, schema))
+            source = source_status(connection, schema)
+            source.last_run_status, source.last_run_error = last_runs.get(
+                source.source, (None, None)
+            )
+            status.sources.append(source)
         status.model_rows = dict(
             connection.execute(
                 """
-                select table_schema, sum(estimated_size)::bigint
+                select schema_name, sum(estimated_size)::bigint
                 from duckdb_tables()
                 where database_name = current_database()
-                    and table_schema in ('staging', 'ods', 'snapshots', 'core',
-                                         'finance', 'marketing', 'logistics', 'audit')
-                group by table_schema
-                order by table_schema
+                    and schema_name in ('ods', 'snapshots', 'core',
+                                        'finance', 'marketing', 'logistics', 'audit')
+                group by schema_name
+                order by schema_name
                 """
             ).fetchall()
         )
-    status.last_build, status.last_build_at = last_dbt_results(paths.dbt_target_dir)
+    status.last_build, status.last_build_at = last_build_results(paths.last_build_results)
     return status
 
 
@@ -101,6 +111,20 @@ def source_status(connection: duckdb.DuckDBPyConnection, schema: str) -> SourceS
     )
 
 
+def last_load_runs(connection: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str | None]]:
+    """Outcome and error of each source's latest `warehouse load`, from the loaders' run log."""
+    if not table_exists(connection, "raw_meta", "load_runs"):
+        return {}
+    rows = connection.execute(
+        """
+        select source, status, error
+        from raw_meta.load_runs
+        qualify row_number() over (partition by source order by started_at desc) = 1
+        """
+    ).fetchall()
+    return {source: (status, error) for source, status, error in rows}
+
+
 def table_exists(connection: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
     return bool(
         connection.execute(
@@ -110,9 +134,8 @@ def table_exists(connection: duckdb.DuckDBPyConnection, schema: str, name: str) 
     )
 
 
-def last_dbt_results(target_dir: Path) -> tuple[dict[str, int], str | None]:
-    """Status counts of the last dbt command that wrote run_results.json."""
-    results_file = target_dir / "run_results.json"
+def last_build_results(results_file: Path) -> tuple[dict[str, int], str | None]:
+    """Status counts of the last `dbt build`, and when it ran."""
     if not results_file.exists():
         return {}, None
     run_results = json.loads(results_file.read_text())

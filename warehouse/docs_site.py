@@ -1,0 +1,892 @@
+"""The stakeholder docs site: dbt's static docs, a data-quality page and a bus-matrix page.
+
+`build_site` writes one self-contained folder (`<data_dir>/docs`) that any web host can serve:
+
+- ``index.html``: dbt's single-file static docs, rewritten so that it makes no request to
+  another host (dbt's page carries a Snowplow tracker and a template favicon path; a
+  Content-Security-Policy keeps anything else, such as an image in a model description, local).
+- ``data-quality.html``: per model, its tests passed / warned / failed with failing-row counts
+  from the last build's ``run_results.json``, and source freshness from ``sources.json``.
+- ``bus-matrix.html``: facts x conformed dimensions from the ``relationships`` tests between
+  mart models, and one entity-relationship diagram (inline SVG) per star schema.
+
+dbt's docs and freshness commands run with their own target folder (`<data_dir>/dbt/docs`):
+both write ``run_results.json``, and the build's copy must survive for this page and for
+`warehouse status`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import subprocess
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from warehouse.dbt import dbt_command, dbt_environment
+from warehouse.errors import WarehouseError
+from warehouse.settings import PROJECT_DIR, Paths
+
+DATA_QUALITY_PAGE = "data-quality.html"
+BUS_MATRIX_PAGE = "bus-matrix.html"
+
+# The browser enforces this for every copy of the site: scripts, styles, fonts and images may
+# come only from the page itself (inline, data: URIs) or its own host.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+    "form-action 'none'; base-uri 'none'"
+)
+FAVICON = (
+    "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E"
+    "%3Crect width='16' height='16' rx='3' fill='%23ff694b'/%3E%3C/svg%3E"
+)
+
+# What dbt's page would fetch from elsewhere, and what the copy says instead. The tracker only
+# starts when the manifest allows anonymous usage statistics (ours does not); the rewrite makes
+# that independent of configuration.
+DBT_PAGE_REWRITES = {
+    # Snowplow: the tracker script from a CDN, its collector, and the URL it reports.
+    "!0===e.track&&r.turn_on_tracking()": "!1",
+    "//d1fc8wv8zag5ca.cloudfront.net/2.9.0/sp.js": "",
+    "fishtownanalytics.sinter-collect.com": "",
+    "https://fuzzed.getdbt.com/": "",
+    # An unrendered template expression: the browser would request it as a relative path.
+    "href=\"${require('./assets/favicons/favicon.ico')}\"": f'href="{FAVICON}"',
+    # Icon fonts and an image that the single-file page references but does not contain.
+    'url("../fonts/arrows/arrows.woff")': "none",
+    'url("../fonts/entypo/entypo.woff")': "none",
+    'url("../img/carets/down.svg")': "none",
+}
+EXTERNAL_HOSTS_IN_DBT_PAGE = (
+    "d1fc8wv8zag5ca.cloudfront.net",
+    "sinter-collect.com",
+    "fuzzed.getdbt.com",
+)
+
+SITE_NAV_STYLE = (
+    "position:fixed;top:10px;right:16px;z-index:10000;display:flex;gap:6px;"
+    "font:600 13px/1 -apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,sans-serif"
+)
+SITE_NAV_LINK_STYLE = (
+    "background:#fff;color:#0f3a5a;border:1px solid #c9d3dd;border-radius:14px;"
+    "padding:7px 12px;text-decoration:none;box-shadow:0 1px 3px rgba(0,0,0,.12)"
+)
+
+TEST_STATUSES_PASSED = {"pass", "success"}
+TEST_STATUSES_FAILED = {"fail", "error", "runtime error"}
+# Stakeholders read the marts first; the layers below them follow in pipeline order, reversed.
+LAYER_ORDER = ("marts", "snapshots", "ods", "staging", "seeds")
+
+
+def docs_target_dir(paths: Paths) -> Path:
+    """dbt's target folder for the docs and freshness commands, apart from the build's."""
+    return paths.data_dir / "dbt" / "docs"
+
+
+def build_site(paths: Paths, *, target: str | None = None, quiet: bool = False) -> Path:
+    """Generate the docs site into ``paths.docs_dir`` and return its ``index.html``.
+
+    Runs ``dbt docs generate --static`` and ``dbt source freshness`` (a freshness failure is
+    shown on the data-quality page, not raised), then writes the three pages.
+    """
+    target_dir = docs_target_dir(paths)
+    generated = run_dbt_into(["docs", "generate", "--static"], paths, target_dir, target, quiet)
+    static_page = target_dir / "static_index.html"
+    if generated.returncode != 0 or not static_page.exists():
+        raise WarehouseError(
+            "dbt docs generate failed: " + last_lines(generated, 2),
+            hint="run `warehouse build` first and fix what it reports",
+        )
+    sources_file = target_dir / "sources.json"
+    # A stale sources.json must never pass for this run's freshness.
+    sources_file.unlink(missing_ok=True)
+    freshness = run_dbt_into(["source", "freshness"], paths, target_dir, target, quiet)
+    freshness_problem = None
+    if not sources_file.exists():
+        freshness_problem = "dbt source freshness did not run: " + last_lines(freshness, 2)
+
+    manifest = read_json(target_dir / "manifest.json")
+    catalog_file = target_dir / "catalog.json"
+    catalog = read_json(catalog_file) if catalog_file.exists() else {}
+    results_file = paths.dbt_target_dir / "run_results.json"
+    run_results = read_json(results_file) if results_file.exists() else None
+    sources = read_json(sources_file) if sources_file.exists() else None
+    now = datetime.now(UTC)
+
+    paths.docs_dir.mkdir(parents=True, exist_ok=True)
+    index = paths.docs_dir / "index.html"
+    write_atomically(index, localise_dbt_page(static_page.read_text(encoding="utf-8")))
+    report = summarise_data_quality(manifest, run_results, sources, freshness_problem)
+    write_atomically(paths.docs_dir / DATA_QUALITY_PAGE, render_data_quality(report, now))
+    stars = star_schemas(manifest, catalog)
+    write_atomically(paths.docs_dir / BUS_MATRIX_PAGE, render_bus_matrix(stars, now))
+    return index
+
+
+def run_dbt_into(
+    args: list[str], paths: Paths, target_dir: Path, target: str | None, quiet: bool
+) -> subprocess.CompletedProcess[str]:
+    """Run one dbt command like `warehouse.dbt.run_dbt`, but with its artefacts in target_dir."""
+    command = dbt_command(args, paths, target)
+    command[command.index("--target-path") + 1] = str(target_dir)
+    try:
+        return subprocess.run(
+            command,
+            cwd=PROJECT_DIR,
+            env=dbt_environment(paths),
+            check=False,
+            capture_output=quiet,
+            text=True,
+        )
+    except OSError as error:
+        raise WarehouseError(
+            f"could not start dbt: {error}", hint="run `make setup` to install the environment"
+        ) from error
+
+
+def last_lines(completed: subprocess.CompletedProcess[str], count: int) -> str:
+    """The last non-empty lines a captured command printed, or where to find them."""
+    output = (completed.stdout or "") + (completed.stderr or "")
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    return "; ".join(lines[-count:]) or f"exit code {completed.returncode}, see dbt's log"
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A dbt artefact, with a clear error when it is unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise WarehouseError(
+            f"cannot read dbt artefact {path}: {error}",
+            hint="run `warehouse build`, then `warehouse docs` again",
+        ) from error
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace a page in one step, so that a server never hands out half a file."""
+    partial_file = path.with_name(path.name + ".partial")
+    partial_file.write_text(text, encoding="utf-8")
+    os.replace(partial_file, path)
+
+
+def localise_dbt_page(page: str) -> str:
+    """dbt's static page without requests to other hosts, with links to the site's pages."""
+    for original, replacement in DBT_PAGE_REWRITES.items():
+        page = page.replace(original, replacement)
+    policy = f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
+    # The policy must precede the first script; the charset declaration stays first.
+    page = page.replace('<meta charset="utf-8">', '<meta charset="utf-8">' + policy, 1)
+    page = page.replace("<title>dbt Docs</title>", "<title>Larkspur warehouse docs</title>", 1)
+    links = "".join(
+        f'<a href="{href}" style="{SITE_NAV_LINK_STYLE}">{label}</a>'
+        for href, label in ((DATA_QUALITY_PAGE, "Data quality"), (BUS_MATRIX_PAGE, "Bus matrix"))
+    )
+    # Outside dbt's Angular view, so that the app's templates stay untouched.
+    return page.replace(
+        "<body>", f'<body><nav id="site-nav" style="{SITE_NAV_STYLE}">{links}</nav>', 1
+    )
+
+
+# --- data quality ---------------------------------------------------------------------------
+
+
+@dataclass
+class TestOutcome:
+    """One data or unit test of the last build."""
+
+    unique_id: str
+    label: str
+    status: str
+    failing_rows: int | None
+    message: str | None
+
+
+@dataclass
+class NodeQuality:
+    """A model (or seed, snapshot, source) with its build status and its tests."""
+
+    unique_id: str
+    name: str
+    group: str
+    description: str
+    build_status: str | None = None
+    build_message: str | None = None
+    tests: list[TestOutcome] = field(default_factory=list)
+
+    @property
+    def passed(self) -> int:
+        return sum(test.status in TEST_STATUSES_PASSED for test in self.tests)
+
+    @property
+    def warned(self) -> int:
+        return sum(test.status == "warn" for test in self.tests)
+
+    @property
+    def failed(self) -> int:
+        return sum(test.status in TEST_STATUSES_FAILED for test in self.tests)
+
+    @property
+    def not_run(self) -> int:
+        return sum(test.status == "skipped" for test in self.tests)
+
+    @property
+    def failing_rows(self) -> int:
+        """Rows that failed or warned, summed over this node's tests."""
+        return sum(test.failing_rows or 0 for test in self.tests if test.status != "pass")
+
+
+@dataclass
+class SourceFreshness:
+    """One source table's freshness check."""
+
+    source: str
+    table: str
+    status: str
+    max_loaded_at: datetime | None
+    age_seconds: float | None
+    warn_after: str
+    error_after: str
+    message: str | None
+
+
+@dataclass
+class DataQualityReport:
+    """What the data-quality page shows."""
+
+    command: str | None
+    results_generated_at: datetime | None
+    elapsed_seconds: float | None
+    nodes: list[NodeQuality]
+    freshness: list[SourceFreshness]
+    freshness_checked_at: datetime | None
+    freshness_problem: str | None
+
+    @property
+    def test_counts(self) -> Counter[str]:
+        """Tests per outcome (passed, warned, failed, not run) over all nodes."""
+        counts: Counter[str] = Counter()
+        for node in self.nodes:
+            counts.update(
+                passed=node.passed, warned=node.warned, failed=node.failed, not_run=node.not_run
+            )
+        return counts
+
+
+def summarise_data_quality(
+    manifest: dict[str, Any],
+    run_results: dict[str, Any] | None,
+    sources: dict[str, Any] | None,
+    freshness_problem: str | None = None,
+) -> DataQualityReport:
+    """Group the last run's test results by the node they test, and read source freshness."""
+    tested_things = {
+        **manifest.get("nodes", {}),
+        **manifest.get("sources", {}),
+        **manifest.get("unit_tests", {}),
+    }
+    nodes: dict[str, NodeQuality] = {}
+
+    def node_for(unique_id: str) -> NodeQuality:
+        if unique_id not in nodes:
+            definition = tested_things.get(unique_id, {})
+            nodes[unique_id] = NodeQuality(
+                unique_id=unique_id,
+                name=definition.get("name") or unique_id.rsplit(".", 1)[-1],
+                group=node_group(definition),
+                description=first_sentence(definition.get("description") or ""),
+            )
+        return nodes[unique_id]
+
+    for result in (run_results or {}).get("results", []):
+        unique_id = result["unique_id"]
+        definition = tested_things.get(unique_id, {})
+        kind = definition.get("resource_type") or unique_id.split(".", 1)[0]
+        message = (result.get("message") or "").strip() or None
+        if kind in {"test", "unit_test"}:
+            tested = tested_node_id(definition)
+            if tested is None:
+                continue
+            node_for(tested).tests.append(
+                TestOutcome(
+                    unique_id=unique_id,
+                    label=test_label(definition, unique_id),
+                    status=result.get("status", "unknown"),
+                    failing_rows=result.get("failures"),
+                    message=message,
+                )
+            )
+        elif kind in {"model", "seed", "snapshot"}:
+            node = node_for(unique_id)
+            node.build_status = result.get("status")
+            node.build_message = message if node.build_status != "success" else None
+
+    metadata = (run_results or {}).get("metadata", {})
+    return DataQualityReport(
+        command=(run_results or {}).get("args", {}).get("which"),
+        results_generated_at=parse_time(metadata.get("generated_at")),
+        elapsed_seconds=(run_results or {}).get("elapsed_time"),
+        nodes=sorted(nodes.values(), key=node_sort_key),
+        freshness=source_freshness(manifest, sources),
+        freshness_checked_at=parse_time((sources or {}).get("metadata", {}).get("generated_at")),
+        freshness_problem=freshness_problem,
+    )
+
+
+def tested_node_id(definition: dict[str, Any]) -> str | None:
+    """The model, seed, snapshot or source a test is attached to."""
+    if definition.get("attached_node"):
+        return definition["attached_node"]
+    depends_on = definition.get("depends_on", {}).get("nodes", [])
+    return depends_on[0] if depends_on else None
+
+
+def test_label(definition: dict[str, Any], unique_id: str) -> str:
+    """A readable name: `not_null on order_id` rather than dbt's generated test name."""
+    if definition.get("resource_type") == "unit_test":
+        return f"unit test {definition.get('name', unique_id)}"
+    metadata = definition.get("test_metadata") or {}
+    if metadata.get("name"):
+        column = definition.get("column_name")
+        return f"{metadata['name']} on {column}" if column else metadata["name"]
+    return definition.get("name") or unique_id.rsplit(".", 1)[-1]
+
+
+def node_group(definition: dict[str, Any]) -> str:
+    """The folder a node lives in (`marts/finance`), or `sources/<name>` for a source."""
+    if definition.get("resource_type") == "source":
+        return f"sources/{definition.get('source_name', '')}"
+    folder = Path(definition.get("original_file_path") or "").parent.as_posix()
+    return folder.removeprefix("models/") if folder not in {"", "."} else "other"
+
+
+def node_sort_key(node: NodeQuality) -> tuple[int, str, str]:
+    layer = node.group.split("/", 1)[0]
+    rank = LAYER_ORDER.index(layer) if layer in LAYER_ORDER else len(LAYER_ORDER)
+    return rank, node.group, node.name
+
+
+def first_sentence(text: str) -> str:
+    """The description's first sentence: enough for a table cell."""
+    flat = " ".join(text.split())
+    end = flat.find(". ")
+    return flat if end == -1 else flat[: end + 1]
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """A dbt timestamp as an aware UTC datetime (dbt writes naive UTC or offset forms)."""
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def source_freshness(
+    manifest: dict[str, Any], sources: dict[str, Any] | None
+) -> list[SourceFreshness]:
+    """sources.json's results with each table's thresholds from the manifest."""
+    checks = []
+    for result in (sources or {}).get("results", []):
+        definition = manifest.get("sources", {}).get(result["unique_id"], {})
+        criteria = result.get("criteria") or definition.get("freshness") or {}
+        # source.<project>.<source>.<table>
+        source_name, _, table_name = result["unique_id"].split(".", 2)[-1].partition(".")
+        checks.append(
+            SourceFreshness(
+                source=definition.get("source_name") or source_name,
+                table=definition.get("name") or table_name,
+                status=result.get("status", "unknown"),
+                max_loaded_at=parse_time(result.get("max_loaded_at")),
+                age_seconds=result.get("max_loaded_at_time_ago_in_s"),
+                warn_after=threshold(criteria.get("warn_after")),
+                error_after=threshold(criteria.get("error_after")),
+                message=(result.get("error") or result.get("message") or None),
+            )
+        )
+    return sorted(checks, key=lambda check: (check.source, check.table))
+
+
+def threshold(rule: dict[str, Any] | None) -> str:
+    """`1 day`, `12 hours`, or an empty string when there is no such threshold."""
+    if not rule or not rule.get("count") or not rule.get("period"):
+        return ""
+    count, period = rule["count"], rule["period"]
+    return f"{count} {period}" if count == 1 else f"{count} {period}s"
+
+
+def human_age(seconds: float | None) -> str:
+    """An age as a stakeholder says it: `45 min`, `5 h 12 min`, `3 d 4 h`."""
+    if seconds is None:
+        return ""
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+def format_time(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else ""
+
+
+PAGE_STYLE = """
+body{margin:0;font:15px/1.5 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,sans-serif;
+color:#1d2733;background:#f5f7f9}
+header{background:#0f3a5a;color:#fff;padding:18px 32px}
+header h1{margin:0 0 4px;font-size:24px}
+header p{margin:0;color:#cfe0ee}
+nav a{color:#fff;margin-right:18px;font-weight:600}
+main{padding:8px 32px 40px;max-width:1200px}
+h2{margin-top:32px;border-bottom:2px solid #d9e1e8;padding-bottom:4px}
+h3{margin:22px 0 6px}
+table{border-collapse:collapse;background:#fff;width:100%;margin:8px 0 16px;
+box-shadow:0 1px 2px rgba(0,0,0,.06)}
+th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e3e8ed;vertical-align:top}
+th{background:#eef2f5;font-size:13px;text-transform:uppercase;letter-spacing:.03em;color:#4a5a6a}
+td.number,th.number{text-align:right;font-variant-numeric:tabular-nums}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:13px;font-weight:600}
+.pass{background:#dcf3e3;color:#146c2e}.warn{background:#fff1cc;color:#8a5a00}
+.fail{background:#fde0dd;color:#a11d12}.none{background:#e8ecef;color:#4a5a6a}
+.summary{display:flex;gap:12px;flex-wrap:wrap;margin:16px 0}
+.summary div{background:#fff;border-radius:8px;padding:10px 18px;min-width:110px;
+box-shadow:0 1px 2px rgba(0,0,0,.08)}
+.summary strong{display:block;font-size:26px}
+.muted{color:#5e6e7e;font-size:13px}
+code{font-size:13px}
+details summary{cursor:pointer}
+pre{white-space:pre-wrap;font-size:12px;background:#f0f3f6;padding:6px;margin:4px 0}
+"""
+
+
+def page(title: str, subtitle: str, body: str, generated_at: datetime) -> str:
+    """A site page: header with navigation, body, and when it was generated."""
+    links = "".join(
+        f'<a href="{href}">{label}</a>'
+        for href, label in (
+            ("index.html", "Documentation"),
+            (DATA_QUALITY_PAGE, "Data quality"),
+            (BUS_MATRIX_PAGE, "Bus matrix"),
+        )
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f'<link rel="icon" href="{FAVICON}">'
+        f"<title>{html.escape(title)} · Larkspur</title><style>{PAGE_STYLE}</style></head>"
+        f"<body><header><nav>{links}</nav><h1>{html.escape(title)}</h1>"
+        f"<p>{subtitle} · page generated {format_time(generated_at)}</p></header>"
+        f"<main>{body}</main></body></html>"
+    )
+
+
+def badge(status: str | None) -> str:
+    """A coloured status label."""
+    if status in TEST_STATUSES_PASSED:
+        css = "pass"
+    elif status == "warn":
+        css = "warn"
+    elif status in TEST_STATUSES_FAILED:
+        css = "fail"
+    else:
+        css = "none"
+    return f'<span class="badge {css}">{html.escape(status or "not run")}</span>'
+
+
+def model_link(unique_id: str, name: str) -> str:
+    """A link to the node's page in dbt's docs."""
+    kind = unique_id.split(".", 1)[0]
+    return f'<a href="index.html#!/{kind}/{html.escape(unique_id)}">{html.escape(name)}</a>'
+
+
+def render_data_quality(report: DataQualityReport, generated_at: datetime) -> str:
+    """The data-quality page as one HTML document."""
+    parts = [render_test_summary(report), render_attention(report)]
+    parts.append("<h2>Source freshness</h2>")
+    parts.append(render_freshness(report))
+    parts.append("<h2>Tests per model</h2>")
+    parts.append(render_test_tables(report))
+    subtitle = "Are the numbers in the warehouse complete, current and correct?"
+    return page("Data quality", subtitle, "".join(parts), generated_at)
+
+
+def render_test_summary(report: DataQualityReport) -> str:
+    if report.command is None:
+        return "<p>No dbt build has run yet: run <code>warehouse build</code>.</p>"
+    counts = report.test_counts
+    boxes = "".join(
+        f'<div><strong class="{css}-count">{counts[key]}</strong>{label}</div>'
+        for key, label, css in (
+            ("passed", "tests passed", "passed"),
+            ("warned", "tests warned", "warned"),
+            ("failed", "tests failed", "failed"),
+            ("not_run", "tests not run", "not-run"),
+        )
+    )
+    elapsed = f" in {report.elapsed_seconds:.0f} s" if report.elapsed_seconds else ""
+    return (
+        f"<p>Results of the last <code>dbt {html.escape(report.command)}</code>, finished "
+        f"{format_time(report.results_generated_at)}{elapsed}.</p>"
+        f'<div class="summary" id="test-summary">{boxes}</div>'
+    )
+
+
+def render_attention(report: DataQualityReport) -> str:
+    rows = []
+    for node in report.nodes:
+        if node.build_status not in {None, "success"}:
+            rows.append((node, "model build", node.build_status, None, node.build_message))
+        for test in node.tests:
+            if test.status not in TEST_STATUSES_PASSED:
+                rows.append((node, test.label, test.status, test.failing_rows, test.message))
+    if report.command is None:
+        return ""
+    if not rows:
+        return "<h2>Needs attention</h2><p>Nothing: every model built and every test passed.</p>"
+    body = "".join(
+        f"<tr><td>{model_link(node.unique_id, node.name)}</td><td>{html.escape(what)}</td>"
+        f"<td>{badge(status)}</td>"
+        f'<td class="number">{"" if rows_failing is None else f"{rows_failing:,}"}</td>'
+        f'<td class="muted">{html.escape(message or "")}</td></tr>'
+        for node, what, status, rows_failing, message in rows
+    )
+    return (
+        "<h2>Needs attention</h2>"
+        '<table id="attention"><thead><tr><th>model</th><th>check</th><th>status</th>'
+        '<th class="number">failing rows</th><th>message</th></tr></thead>'
+        f"<tbody>{body}</tbody></table>"
+    )
+
+
+def render_freshness(report: DataQualityReport) -> str:
+    if report.freshness_problem:
+        return f'<p class="fail">{html.escape(report.freshness_problem)}</p>'
+    if not report.freshness:
+        return "<p>No source declares a freshness check.</p>"
+    checked = format_time(report.freshness_checked_at)
+    parts = [f'<p class="muted">Checked {checked}; age is measured from then.</p>']
+    by_source: dict[str, list[SourceFreshness]] = defaultdict(list)
+    for check in report.freshness:
+        by_source[check.source].append(check)
+    for source, checks in by_source.items():
+        body = "".join(
+            f"<tr><td>{html.escape(check.table)}</td><td>{format_time(check.max_loaded_at)}</td>"
+            f'<td class="number">{human_age(check.age_seconds)}</td>'
+            f"<td>{html.escape(check.warn_after)}</td><td>{html.escape(check.error_after)}</td>"
+            f"<td>{badge(check.status)}"
+            + (
+                f'<div class="muted">{html.escape(check.message)}</div>'
+                if check.message and check.status not in TEST_STATUSES_PASSED
+                else ""
+            )
+            + "</td></tr>"
+            for check in checks
+        )
+        parts.append(
+            f"<h3>{html.escape(source)}</h3>"
+            f'<table class="freshness" data-source="{html.escape(source)}"><thead><tr>'
+            '<th>table</th><th>latest data loaded</th><th class="number">age</th>'
+            "<th>warn after</th><th>error after</th><th>status</th></tr></thead>"
+            f"<tbody>{body}</tbody></table>"
+        )
+    return "".join(parts)
+
+
+def render_test_tables(report: DataQualityReport) -> str:
+    if report.command is None:
+        return ""
+    by_group: dict[str, list[NodeQuality]] = defaultdict(list)
+    for node in report.nodes:
+        by_group[node.group].append(node)
+    parts = []
+    for group, nodes in by_group.items():
+        body = "".join(render_node_row(node) for node in nodes)
+        parts.append(
+            f"<h3>{html.escape(group.replace('/', ' / '))}</h3>"
+            '<table class="tests"><thead><tr><th>model</th><th>built</th>'
+            '<th class="number">passed</th><th class="number">warned</th>'
+            '<th class="number">failed</th><th class="number">failing rows</th>'
+            f"<th>what it is</th></tr></thead><tbody>{body}</tbody></table>"
+        )
+    return "".join(parts)
+
+
+def render_node_row(node: NodeQuality) -> str:
+    problems = [test for test in node.tests if test.status not in TEST_STATUSES_PASSED]
+    details = ""
+    if problems:
+        items = "".join(
+            f"<li>{badge(test.status)} {html.escape(test.label)}"
+            + (f" ({test.failing_rows:,} rows)" if test.failing_rows else "")
+            + (f"<pre>{html.escape(test.message)}</pre>" if test.message else "")
+            + "</li>"
+            for test in problems
+        )
+        summary = f"<summary>{len(problems)} to look at</summary>"
+        details = f"<details>{summary}<ul>{items}</ul></details>"
+    return (
+        f'<tr data-model="{html.escape(node.name)}"><td>{model_link(node.unique_id, node.name)}'
+        f"</td><td>{badge(node.build_status) if node.build_status else ''}</td>"
+        f'<td class="number">{node.passed}</td><td class="number">{node.warned}</td>'
+        f'<td class="number">{node.failed}</td>'
+        f'<td class="number">{node.failing_rows:,}</td>'
+        f"<td>{html.escape(node.description)}{details}</td></tr>"
+    )
+
+
+# --- bus matrix and star schemas ------------------------------------------------------------
+
+
+@dataclass
+class Column:
+    name: str
+    data_type: str
+
+
+@dataclass
+class Table:
+    unique_id: str
+    name: str
+    group: str
+    columns: list[Column]
+
+
+@dataclass
+class StarSchema:
+    """A fact and the dimensions its relationships tests point at: {dimension: [(fk, pk)]}."""
+
+    fact: Table
+    dimensions: dict[str, list[tuple[str, str]]]
+
+
+@dataclass
+class StarSchemas:
+    stars: list[StarSchema]
+    tables: dict[str, Table]
+
+
+def star_schemas(manifest: dict[str, Any], catalog: dict[str, Any]) -> StarSchemas:
+    """Facts and their dimensions, from `relationships` tests between mart models."""
+    nodes = manifest.get("nodes", {})
+
+    def is_mart(unique_id: str) -> bool:
+        definition = nodes.get(unique_id, {})
+        return definition.get("resource_type") == "model" and "marts" in definition.get("fqn", [])
+
+    links: dict[str, dict[str, list[tuple[str, str]]]] = defaultdict(lambda: defaultdict(list))
+    for definition in nodes.values():
+        metadata = definition.get("test_metadata") or {}
+        if metadata.get("name") != "relationships":
+            continue
+        child = definition.get("attached_node")
+        parents = [n for n in definition.get("depends_on", {}).get("nodes", []) if n != child]
+        if not child or len(parents) != 1 or not (is_mart(child) and is_mart(parents[0])):
+            continue
+        if not nodes[child]["name"].startswith("fct_"):
+            continue
+        kwargs = metadata.get("kwargs", {})
+        pair = (kwargs.get("column_name") or definition.get("column_name"), kwargs.get("field"))
+        if pair not in links[child][parents[0]]:
+            links[child][parents[0]].append(pair)
+
+    tables: dict[str, Table] = {}
+
+    def table(unique_id: str) -> Table:
+        if unique_id not in tables:
+            definition = nodes[unique_id]
+            tables[unique_id] = Table(
+                unique_id=unique_id,
+                name=definition["name"],
+                group=node_group(definition),
+                columns=table_columns(definition, catalog.get("nodes", {}).get(unique_id)),
+            )
+        return tables[unique_id]
+
+    stars = [
+        StarSchema(
+            fact=table(fact_id),
+            dimensions={table(dim_id).unique_id: pairs for dim_id, pairs in sorted(dims.items())},
+        )
+        for fact_id, dims in links.items()
+    ]
+    stars.sort(key=lambda star: (star.fact.group, star.fact.name))
+    return StarSchemas(stars=stars, tables=tables)
+
+
+def table_columns(definition: dict[str, Any], catalog_entry: dict[str, Any] | None) -> list[Column]:
+    """Columns in table order from the catalog, else the documented ones from the manifest."""
+    if catalog_entry and catalog_entry.get("columns"):
+        ordered = sorted(catalog_entry["columns"].values(), key=lambda column: column["index"])
+        return [Column(column["name"], column.get("type") or "") for column in ordered]
+    return [
+        Column(column["name"], column.get("data_type") or "")
+        for column in definition.get("columns", {}).values()
+    ]
+
+
+def render_bus_matrix(schemas: StarSchemas, generated_at: datetime) -> str:
+    """The bus-matrix page: the matrix, then one diagram per star schema."""
+    subtitle = "Which business processes (facts) share which dimensions"
+    if not schemas.stars:
+        body = "<p>No relationships tests between mart facts and dimensions yet.</p>"
+        return page("Bus matrix", subtitle, body, generated_at)
+    usage = Counter(dim for star in schemas.stars for dim in star.dimensions)
+    dimensions = sorted(usage, key=lambda dim: (-usage[dim], schemas.tables[dim].name))
+    head = "".join(
+        f'<th title="used by {usage[dim]} facts">{html.escape(schemas.tables[dim].name)}'
+        f"{' ★' if usage[dim] > 1 else ''}</th>"
+        for dim in dimensions
+    )
+    rows = "".join(
+        f"<tr><td>{model_link(star.fact.unique_id, star.fact.name)}"
+        f'<div class="muted">{html.escape(star.fact.group)}</div></td>'
+        + "".join(
+            '<td class="cell">'
+            + (
+                '✔<div class="muted">'
+                + html.escape(", ".join(fk for fk, _ in star.dimensions[dim]))
+                + "</div>"
+                if dim in star.dimensions
+                else ""
+            )
+            + "</td>"
+            for dim in dimensions
+        )
+        + "</tr>"
+        for star in schemas.stars
+    )
+    diagrams = "".join(
+        f'<h3 id="{html.escape(star.fact.name)}">{html.escape(star.fact.name)}</h3>'
+        + render_star_svg(star, schemas.tables)
+        for star in schemas.stars
+    )
+    body = (
+        "<p>Rows are facts, columns are dimensions; a tick means the fact's foreign key is "
+        "tested to match the dimension. ★ marks a conformed dimension (shared by facts).</p>"
+        '<div style="overflow-x:auto"><table id="bus-matrix"><thead><tr><th>fact</th>'
+        f"{head}</tr></thead><tbody>{rows}</tbody></table></div>"
+        "<h2>Star schemas</h2>"
+        '<p class="muted">Key columns are bold; lines join a foreign key to its dimension.</p>'
+        f"{diagrams}"
+    )
+    return page("Bus matrix", subtitle, body, generated_at)
+
+
+BOX_WIDTH = 270
+ROW_HEIGHT = 17
+HEADER_HEIGHT = 26
+COLUMN_GAP = 130
+BOX_GAP = 24
+
+
+def render_star_svg(star: StarSchema, tables: dict[str, Table]) -> str:
+    """One star schema as inline SVG: the fact in the middle, dimensions left and right."""
+    fact_keys = {fk for pairs in star.dimensions.values() for fk, _ in pairs}
+    left_x, fact_x, right_x = 10, 10 + BOX_WIDTH + COLUMN_GAP, 10 + 2 * (BOX_WIDTH + COLUMN_GAP)
+    boxes: list[str] = []
+    edges: list[str] = []
+    fact_rows = {column.name: index for index, column in enumerate(star.fact.columns)}
+    fact_y = 10
+    boxes.append(svg_box(star.fact, fact_x, fact_y, fact_keys, "#0f3a5a"))
+    column_bottoms = {left_x: 10, right_x: 10}
+    for position, (dim_id, pairs) in enumerate(star.dimensions.items()):
+        dimension = tables[dim_id]
+        x = left_x if position % 2 == 0 else right_x
+        y = column_bottoms[x]
+        keys = {pk for _, pk in pairs}
+        boxes.append(svg_box(dimension, x, y, keys, "#3d6b8c"))
+        column_bottoms[x] = y + box_height(dimension) + BOX_GAP
+        dim_rows = {column.name: index for index, column in enumerate(dimension.columns)}
+        for fk, pk in pairs:
+            start_y = row_middle(fact_y, fact_rows.get(fk))
+            end_y = row_middle(y, dim_rows.get(pk))
+            start_x = fact_x if x == left_x else fact_x + BOX_WIDTH
+            end_x = x + BOX_WIDTH if x == left_x else x
+            bend = (start_x + end_x) / 2
+            edges.append(
+                f'<path d="M{start_x},{start_y} C{bend},{start_y} {bend},{end_y} {end_x},{end_y}" '
+                'fill="none" stroke="#7a8ea3" stroke-width="1.5"/>'
+                f'<circle cx="{end_x}" cy="{end_y}" r="3.5" fill="#7a8ea3"/>'
+            )
+    width = right_x + BOX_WIDTH + 10
+    height = max(*column_bottoms.values(), fact_y + box_height(star.fact) + BOX_GAP)
+    return (
+        f'<svg class="erd" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="star schema of {html.escape(star.fact.name)}" '
+        'style="background:#fff;max-width:100%;height:auto" '
+        'font-family="-apple-system,Segoe UI,Roboto,sans-serif" font-size="12">'
+        + "".join(edges)
+        + "".join(boxes)
+        + "</svg>"
+    )
+
+
+def box_height(table: Table) -> int:
+    return HEADER_HEIGHT + ROW_HEIGHT * max(len(table.columns), 1) + 6
+
+
+def row_middle(box_y: int, row: int | None) -> float:
+    """The vertical middle of a column's row, or of the header when the column is unknown."""
+    if row is None:
+        return box_y + HEADER_HEIGHT / 2
+    return box_y + HEADER_HEIGHT + ROW_HEIGHT * row + ROW_HEIGHT / 2 + 3
+
+
+def svg_box(table: Table, x: int, y: int, keys: set[str], colour: str) -> str:
+    """A table as a box: its name on a coloured header, one line per column."""
+    height = box_height(table)
+    lines = [
+        f'<rect x="{x}" y="{y}" width="{BOX_WIDTH}" height="{height}" rx="5" fill="#fff" '
+        f'stroke="{colour}" stroke-width="1.5"/>',
+        f'<rect x="{x}" y="{y}" width="{BOX_WIDTH}" height="{HEADER_HEIGHT}" rx="5" '
+        f'fill="{colour}"/>',
+        f'<text x="{x + 10}" y="{y + 17}" fill="#fff" font-weight="700" font-size="13">'
+        f"{html.escape(table.name)}</text>",
+    ]
+    for index, column in enumerate(table.columns):
+        baseline = y + HEADER_HEIGHT + ROW_HEIGHT * index + 15
+        weight = ' font-weight="700"' if column.name in keys else ""
+        lines.append(
+            f'<text x="{x + 10}" y="{baseline}"{weight}>{html.escape(column.name)}</text>'
+            f'<text x="{x + BOX_WIDTH - 10}" y="{baseline}" text-anchor="end" fill="#7a8ea3">'
+            f"{html.escape(column.data_type.lower()[:18])}</text>"
+        )
+    return "".join(lines)
+
+
+# --- serving ---------------------------------------------------------------------------------
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    """Serves the site's files without a log line per request."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def site_server(folder: Path, port: int = 8080) -> ThreadingHTTPServer:
+    """An HTTP server for `folder` on 127.0.0.1:port (0 picks a free port), not yet serving.
+
+    Call ``serve_forever()`` on it (in a thread for tests) and ``server_close()`` when done;
+    ``server.server_address[1]`` is the port it listens on.
+    """
+    if not (folder / "index.html").exists():
+        raise WarehouseError(f"no docs site in {folder}", hint="run `warehouse docs` first")
+    handler = partial(QuietHandler, directory=str(folder))
+    try:
+        return ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as error:
+        raise WarehouseError(
+            f"cannot serve the docs on 127.0.0.1:{port}: {error.strerror or error}",
+            hint="choose another port with --port",
+        ) from error
