@@ -149,3 +149,17 @@ def test_unknown_source_is_one_clear_line(demo: BuiltWarehouse) -> None:
     assert result.returncode == 1
     assert "no_such_source" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_status_shows_every_source_and_the_last_build(demo: BuiltWarehouse) -> None:
+    result = run_cli("status", data_dir=demo.paths.data_dir)
+    assert result.returncode == 0, result.stderr
+    source_lines = {
+        line.split("│")[1].strip(): line
+        for line in result.stdout.splitlines()
+        if line.startswith("│")
+    }
+    assert set(source_lines) == {"shop", "payments", "ads", "fx", "web", "logistics"}
+    assert all(line.rstrip("│ ").endswith("ok") for line in source_lines.values())
+    assert "Last dbt build" in result.stdout
+    assert " error" not in result.stdout.split("Last dbt build")[1]
