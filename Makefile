@@ -16,12 +16,13 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 # Lint compiles the dbt project against a scratch DuckDB file, never your warehouse.
 LINT_DUCKDB := target/lint.duckdb
 
-.PHONY: help setup demo test lint format clean
+.PHONY: help setup demo test lint format bench clean
 
 help:
 	@echo "make demo   simulate Larkspur, load every source, dbt build, docs, summary"
 	@echo "make test   ruff, sqlfluff and pytest (which runs simulate -> load -> dbt build)"
 	@echo "make lint   ruff and sqlfluff only;  make format   fix what they can"
+	@echo "make bench  benchmarks at scale factor SF (default $(SF)) over DAYS (default 30)"
 	@echo "make clean  remove the environment, the data folder and dbt artefacts"
 
 $(UV):
@@ -53,6 +54,9 @@ format: setup
 	$(VENV_BIN)/ruff check --fix .
 	WAREHOUSE_DUCKDB_PATH=$(LINT_DUCKDB) $(VENV_BIN)/sqlfluff fix --processes 2 \
 		models snapshots analyses tests/data_tests
+
+bench: setup
+	$(VENV_BIN)/python -m benchmarks.run --scale $(SF) --days $(or $(DAYS),30)
 
 clean:
 	rm -rf .venv .tools data target logs

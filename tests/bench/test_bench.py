@@ -1,0 +1,188 @@
+"""The benchmark harness end to end at a tiny scale: every section present, counts add up.
+
+No timing is asserted: the machine decides those. What is asserted is that each comparison
+measured the same data on both sides and that every rate is a real, positive number.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks.run import main
+from tests.conftest import services_required
+
+pytestmark = pytest.mark.e2e
+
+# Refunds first appear on day 20 at this scale, and dbt build needs every raw table to exist.
+BENCH_SCALE = 0.002
+BENCH_DAYS = 21
+
+SECTIONS = (
+    "meta",
+    "simulated_rows",
+    "sources",
+    "file_loaders",
+    "api_loaders",
+    "postgres",
+    "dbt",
+    "incremental",
+    "memory",
+    "end_to_end",
+)
+
+
+def postgres_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    out_dir = tmp_path_factory.mktemp("bench_out")
+    data_dir = tmp_path_factory.mktemp("bench_data")
+    exit_code = main(
+        [
+            "--scale",
+            str(BENCH_SCALE),
+            "--days",
+            str(BENCH_DAYS),
+            "--out",
+            str(out_dir),
+            "--data-dir",
+            str(data_dir),
+        ]
+    )
+    assert exit_code == 0
+    results_file = out_dir / f"bench_sf{BENCH_SCALE:g}_{BENCH_DAYS}d.json"
+    return json.loads(results_file.read_text()), out_dir
+
+
+@pytest.fixture(scope="module")
+def results(bench_run: tuple[dict[str, Any], Path]) -> dict[str, Any]:
+    return bench_run[0]
+
+
+def test_every_section_is_written(results: dict[str, Any]) -> None:
+    assert set(SECTIONS) <= set(results)
+    meta = results["meta"]
+    assert (meta["scale"], meta["days"]) == (BENCH_SCALE, BENCH_DAYS)
+    assert meta["machine"]["cores"] >= 1
+    assert meta["machine"]["memory_gb"] > 0
+    assert set(meta["machine"]["versions"]) >= {"python", "duckdb", "dlt", "dbt-core"}
+
+
+def test_markdown_holds_every_table(bench_run: tuple[dict[str, Any], Path]) -> None:
+    markdown = (bench_run[1] / f"bench_sf{BENCH_SCALE:g}_{BENCH_DAYS}d.md").read_text()
+    for heading in (
+        "File loaders vs DuckDB's native readers",
+        "API loaders vs a bare HTTP client",
+        "PostgreSQL: loader vs COPY",
+        "dbt build",
+        "Incremental: one more day",
+        "Wall time and peak memory per step",
+        "End to end",
+    ):
+        assert f"### {heading}" in markdown
+
+
+def test_every_source_loads_rows(results: dict[str, Any]) -> None:
+    sources = {source["source"]: source for source in results["sources"]}
+    assert list(sources) == ["shop", "payments", "ads", "fx", "web", "logistics"]
+    for source in sources.values():
+        assert source["rows"] > 0 and source["rows_per_second"] > 0
+    # one file per simulated day and kind
+    assert sources["web"]["files_read"] == BENCH_DAYS
+    assert sources["logistics"]["files_read"] == 3 * BENCH_DAYS
+
+
+def test_file_loaders_and_native_readers_read_the_same_files(results: dict[str, Any]) -> None:
+    kinds = {kind["kind"]: kind for kind in results["file_loaders"]}
+    assert len(kinds) == 4
+    simulated = results["simulated_rows"]
+    for kind in kinds.values():
+        assert kind["files"] == BENCH_DAYS
+        assert kind["loader_rows_per_second"] > 0 and kind["native_rows_per_second"] > 0
+        assert kind["ratio"] > 0
+        # both sides skip or quarantine the few malformed lines; duplicates stay apart
+        assert abs(kind["native_rows"] - kind["loader_rows"]) <= 0.05 * kind["native_rows"]
+    inventory = kinds["inventory (Parquet)"]
+    # Parquet has no malformed rows: both sides read every snapshot row once
+    assert inventory["loader_rows"] == inventory["native_rows"] == simulated["logistics.inventory"]
+
+
+def test_api_loaders_and_bare_client_fetch_the_same_records(results: dict[str, Any]) -> None:
+    apis = {api["source"]: api for api in results["api_loaders"]}
+    assert list(apis) == ["payments", "ads", "fx"]
+    for api in apis.values():
+        assert api["client_records"] > 0 and api["client_requests"] > 0
+        assert api["loader_rows_per_second"] > 0 and api["client_rows_per_second"] > 0
+    simulated = results["simulated_rows"]
+    assert apis["fx"]["client_records"] == apis["fx"]["loader_rows"] == simulated["fx.rates"]
+    ads_entities = sum(
+        simulated[f"ads.{table}"] for table in ("campaigns", "ad_groups", "daily_reports")
+    )
+    assert apis["ads"]["client_records"] == ads_entities
+
+
+def test_postgres_load_is_compared_with_copy_of_the_same_rows(results: dict[str, Any]) -> None:
+    postgres = results["postgres"]
+    if not postgres_answers():
+        if services_required():
+            pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432; CI requires it")
+        assert "no PostgreSQL server answers" in postgres["skipped"]
+        return
+    assert "skipped" not in postgres, postgres.get("skipped")
+    duckdb_rows = {source["source"]: source["rows"] for source in results["sources"]}
+    assert {source["source"]: source["rows"] for source in postgres["sources"]} == duckdb_rows
+    assert postgres["copy_rows"] > 0 and postgres["copy_rows_per_second"] > 0
+    assert postgres["loader_rows_per_second"] > 0
+
+
+def test_dbt_build_timings(results: dict[str, Any]) -> None:
+    dbt = results["dbt"]
+    assert dbt["nodes"] > 100
+    assert set(dbt["status_counts"]) <= {"success", "pass", "warn"}
+    assert len(dbt["slowest_nodes"]) == 10
+    seconds = [node["seconds"] for node in dbt["slowest_nodes"]]
+    assert seconds == sorted(seconds, reverse=True) and seconds[0] > 0
+    assert dbt["query_seconds"] > 0 and dbt["threads"] >= 1
+    assert dbt["wall_seconds"] > dbt["dbt_elapsed_seconds"] > 0
+
+
+def test_incremental_build_follows_a_new_day(results: dict[str, Any]) -> None:
+    incremental = results["incremental"]
+    assert incremental["new_day_rows_loaded"] > 0
+    assert incremental["incremental_build_seconds"] > 0
+    assert incremental["full_refresh_build_seconds"] > 0
+
+
+def test_every_step_reports_its_peak_memory(results: dict[str, Any]) -> None:
+    steps = {step["step"]: step for step in results["memory"]}
+    assert len(steps) >= 10
+    for step in steps.values():
+        assert step["peak_rss_mb"] > 10 and step["wall_seconds"] > 0
+    # dbt runs in a grandchild process: its memory must be counted, not just the caller's
+    assert steps["dbt build"]["peak_rss_mb"] > steps["bare HTTP client"]["peak_rss_mb"]
+
+
+def test_end_to_end_totals(results: dict[str, Any]) -> None:
+    end_to_end = results["end_to_end"]
+    assert end_to_end["rows_loaded"] == sum(source["rows"] for source in results["sources"])
+    assert end_to_end["total_seconds"] == pytest.approx(
+        end_to_end["load_wall_seconds"] + end_to_end["build_wall_seconds"], abs=0.01
+    )
+
+
+def test_a_used_data_folder_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "something").write_text("precious")
+    assert main(["--scale", "0.001", "--days", "1", "--data-dir", str(tmp_path)]) == 1
+    assert "is not empty" in capsys.readouterr().err
+    assert (tmp_path / "something").read_text() == "precious"
