@@ -24,6 +24,7 @@ from dlt.extract.items import DataItemWithMeta
 from loaders.stats import record_quarantined
 
 QUARANTINE_TABLE = "quarantined_records"
+QUARANTINE_ID = "quarantine_id"
 
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -105,6 +106,18 @@ def quarantine_table(table: pa.Table) -> DataItemWithMeta:
             record_quarantined(row["source_table"], row["reason"], row["count_all"])
     row_ids = pa.field("_dlt_id", pa.string(), nullable=False)
     return _mark(table.append_column(row_ids, table["quarantine_id"]))
+
+
+def quarantine_table_as_rows(table: pa.Table) -> DataItemWithMeta:
+    """Like `quarantine_table`, but sent as JSON rows: for resources with an incremental step.
+
+    dlt's incremental step rejects an Arrow table without the cursor column, while it passes
+    JSON rows without one (`on_cursor_value_missing="include"`); rejected rows are few.
+    """
+    rows = table.select(QUARANTINE_SCHEMA.names).cast(QUARANTINE_SCHEMA).to_pylist()
+    for row in rows:
+        record_quarantined(row["source_table"], row["reason"], 1)
+    return _mark(rows)
 
 
 def quarantine_records(

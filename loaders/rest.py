@@ -28,6 +28,7 @@ from requests import Response, Session
 
 from loaders.contracts import RecordContract
 from loaders.quarantine import (
+    QUARANTINE_ID,
     quarantine_records,
     quarantine_table_resource,
     register_quarantine_table,
@@ -94,6 +95,19 @@ def contract_check(
         yield quarantine_records(resource_name, rejected, pages.location(resource_name))
 
     return check
+
+
+def parent_pages_without_quarantine(item: Any) -> Iterator[list[Any]]:
+    """A child resource's first step: clean parent records, as the pages the child expects.
+
+    A parent checked by `contract_check` emits one record at a time, and its quarantined rows
+    travel down the same pipe; `rest_api` children iterate over pages of parent records and
+    would request sub-resources for the quarantined rows.
+    """
+    records = item if isinstance(item, list) else [item]
+    clean = [record for record in records if QUARANTINE_ID not in record]
+    if clean:
+        yield clean
 
 
 def date_windows(

@@ -216,6 +216,40 @@ def describe_error(name: str, error: BaseException) -> str:
     return f"{name} failed: {_first_line(chain[-1])}"
 
 
+def _rows_of_loads(pipeline: dlt.Pipeline, load_ids: list[str]) -> dict[str, int]:
+    """Rows per table the packages `load_ids` left in the destination."""
+    rows: dict[str, int] = {}
+    placeholders = ", ".join(["%s"] * len(load_ids))
+    with pipeline.sql_client() as client:
+        for table in pipeline.default_schema.data_table_names():
+            query = (
+                f"select count(*) from {client.make_qualified_table_name(table)} "
+                f"where _dlt_load_id in ({placeholders})"
+            )
+            with client.execute_query(query, *load_ids) as cursor:
+                count = cursor.fetchone()[0]
+            if count:
+                rows[table] = count
+    return rows
+
+
+def _complete_pending_loads(pipeline: dlt.Pipeline) -> tuple[list[str], dict[str, int]]:
+    """Normalize and load the packages a killed run left behind; return their ids and rows.
+
+    Their rows are counted in the destination: the extract counts of the killed run died with
+    it. Without this step `pipeline.run` would load them and return without extracting.
+    """
+    extracted = list(pipeline.list_extracted_load_packages())
+    if extracted:
+        pipeline.normalize()
+    pending = [*extracted, *pipeline.list_normalized_load_packages()]
+    if not pending:
+        return [], {}
+    pipeline.load()
+    load_ids = sorted(set(pending))
+    return load_ids, _rows_of_loads(pipeline, load_ids)
+
+
 def _run_pipeline(
     name: str, settings: _Settings, destination: Destination
 ) -> tuple[list[str], dict[str, int]]:
@@ -227,17 +261,17 @@ def _run_pipeline(
     )
     # PostgreSQL loads by COPY from CSV files rather than row inserts
     file_format = "csv" if settings.destination == "postgres" else None
+    resumed_ids, rows = _complete_pending_loads(pipeline)
     info = pipeline.run(_make_source(name, settings), loader_file_format=file_format)
     # rows as extracted: dlt's normalize counts are off for JSON rows written as CSV
     extract_info = pipeline.last_trace.last_extract_info
-    rows: dict[str, int] = {}
     for step_metrics in extract_info.metrics.values() if extract_info else []:
         for metrics in step_metrics:
             for table, table_metrics in metrics["table_metrics"].items():
                 # an empty table dlt only creates (the quarantine) holds no rows to report
                 if not table.startswith("_dlt") and table_metrics.items_count:
                     rows[table] = rows.get(table, 0) + table_metrics.items_count
-    return list(info.loads_ids), rows
+    return [*resumed_ids, *info.loads_ids], rows
 
 
 def _load_source(name: str, settings: _Settings, destination: Destination) -> SourceResult:
@@ -326,9 +360,10 @@ def load(
     `WAREHOUSE_DESTINATION` or "duckdb"; `duckdb_path` to env `WAREHOUSE_DUCKDB_PATH` or
     `<data_dir>/warehouse.duckdb`. Raises `LoaderError` before loading anything for an unknown
     source or destination and for a DuckDB file another process holds; a source that fails is
-    reported in its `SourceResult` while the others still load. Every source load appends a row
-    to `raw_meta.load_runs`, written together when the run ends (also when it is interrupted
-    by an exception).
+    reported in its `SourceResult` while the others still load. A package a killed run left
+    behind is loaded first; its load id and rows count in that source's result. Every source
+    load appends a row to `raw_meta.load_runs`, written together when the run ends (also when
+    it is interrupted by an exception).
     """
     names = _check_source_names(sources)
     settings = _resolve_settings(data_dir, destination, duckdb_path)

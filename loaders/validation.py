@@ -45,7 +45,7 @@ def _literal(value: str) -> str:
 def _reject_cases(contract: RecordContract) -> list[tuple[str, str]]:
     """(condition that is true for a bad value, reason) pairs in the order they are checked."""
     cases = [
-        (f"nullif(trim({_quote(c)}), '') is null", f"null_required_field:{c}")
+        (f"nullif(trim({_quote(c)}::varchar), '') is null", f"null_required_field:{c}")
         for c in contract.required
     ]
     typed = [
@@ -76,6 +76,24 @@ def reason_enum(column: str) -> str:
     return f"unknown_enum_value:{column}"
 
 
+def distinct_json_keys(table: pa.Table, column: str) -> list[str]:
+    """Every key of the JSON objects in text column `column`, sorted; other lines are skipped."""
+    con = _cursor()
+    try:
+        con.register("json_lines", table)
+        rows = con.execute(
+            f"""
+            select distinct unnest(json_keys(value)) as key
+            from (select {_quote(column)} as value from json_lines)
+            where json_valid(value) and json_type(value) = 'OBJECT'
+            order by key
+            """
+        ).fetchall()
+    finally:
+        con.close()
+    return [key for (key,) in rows]
+
+
 def _typed_expression(column: str, contract: RecordContract) -> str:
     quoted = _quote(column)
     casts = {
@@ -100,14 +118,18 @@ def split_records(
     prechecks: Sequence[tuple[str, str]] = (),
     payload_sql: str | None = None,
     primary_key: Sequence[str] = (),
+    location_sql: str | None = None,
+    source_columns: bool = True,
 ) -> tuple[pa.Table, pa.Table]:
     """Return (clean rows, quarantined rows) of `table`, which has a `_source_line` column.
 
     `columns` maps output column names to SQL expressions over `table` (default: every column of
     `table` as it is); `prechecks` are (condition, reason) pairs checked before the contract,
     `payload_sql` the raw text kept for a rejected row (default: the row's columns as JSON).
-    `location` (a file's relative path) and `_source_line` become `source_location`. Columns of
-    `primary_key` are declared not null in the clean table, as dlt declares them.
+    `location` (a file's relative path) and `_source_line` become `source_location`, unless
+    `location_sql` gives another expression over the output columns (a database row is located
+    by its key). Columns of `primary_key` are declared not null in the clean table, as dlt
+    declares them. With `source_columns` the clean rows carry `_source_file` and `_source_line`.
     """
     if columns is None:
         columns = {name: _quote(name) for name in table.column_names if name != "_source_line"}
@@ -161,20 +183,22 @@ def split_records(
             """
         )
         typed = ", ".join(_typed_expression(c, contract) for c in output_columns)
+        source = f", {_literal(location)} as _source_file, _source_line" if source_columns else ""
         clean = con.sql(
             f"""
-            select {typed}, {_literal(location)} as _source_file, _source_line
+            select {typed}{source}
             from checked where _reject_reason is null order by _source_line
             """
         ).to_arrow_table()
+        row_location = location_sql or f"{_literal(location + ':')} || _source_line"
         quarantined = con.sql(
             f"""
             select
                 md5({_literal(source_table + "|")} || _reject_reason || '|'
-                    || {_literal(location + ":")} || _source_line) as quarantine_id,
+                    || ({row_location})) as quarantine_id,
                 {_literal(source_table)} as source_table,
                 _reject_reason as reason,
-                {_literal(location + ":")} || _source_line as source_location,
+                {row_location} as source_location,
                 _raw_payload as raw_payload
             from checked where _reject_reason is not null order by _source_line
             """

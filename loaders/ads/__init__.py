@@ -12,6 +12,7 @@ from loaders.rest import (
     PageLocations,
     contract_check,
     date_windows,
+    parent_pages_without_quarantine,
     retrying_session,
     track_last_date,
     with_column_hints,
@@ -64,9 +65,19 @@ def ads(
                                 "cursor_path": "updated_at",
                                 "initial_value": f"{initial_date.isoformat()}T00:00:00Z",
                                 "lag": lookback_seconds,
+                                # quarantined records (no cursor) pass; clean ones have one
+                                "on_cursor_value_missing": "include",
                             },
                         },
+                        "response_actions": [pages.hook("campaigns")],
                     },
+                    "processing_steps": [
+                        {
+                            "yield_map": contract_check(
+                                "campaigns", settings.CAMPAIGN_CONTRACT, "campaign_id", pages
+                            )
+                        }
+                    ],
                 },
                 {
                     "name": "ad_groups",
@@ -107,6 +118,10 @@ def ads(
             ],
         }
     )
+    for resource in resources:
+        if resource.name == "ad_groups":
+            # the child requests ad groups per campaign row: never for a quarantined campaign
+            resource.add_yield_map(parent_pages_without_quarantine, insert_at=0)
     return with_column_hints(
         resources,
         {

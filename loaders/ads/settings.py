@@ -3,10 +3,11 @@
 Page-number pagination (`page`, `page_size`, `total_pages`).
 
 - `campaigns`: incremental on `updated_at` through `updated_since` (ISO timestamp) less a lookback;
-  merged on `campaign_id`. Campaigns are not checked record by record: they are the parent of
-  `ad_groups`, which reads every campaign row as it comes; types are still frozen by the contract.
+  merged on `campaign_id`. Checked against `CAMPAIGN_CONTRACT`: a campaign with a null key or an
+  unknown status, platform or objective is quarantined.
 - `ad_groups`: a child of `campaigns` (`/campaigns/{campaign_id}/ad_groups`), read for every
-  campaign the run loads (new or changed), merged on `ad_group_id`.
+  clean campaign the run loads (new or changed; never for a quarantined one), merged on
+  `ad_group_id`.
 - `daily_reports`: requested by date windows from the last loaded `report_date` less
   `REPORT_LOOKBACK_DAYS` (platforms restate the last 3 days) up to today, merged on
   (`report_date`, `campaign_id`), so restated days replace their earlier numbers.
@@ -44,6 +45,18 @@ REPORT_COLUMNS = {
     "platform_conversions": {"data_type": "bigint"},
 }
 
+CAMPAIGN_CONTRACT = RecordContract(
+    required=("campaign_id", "campaign_name", "platform", "status", "updated_at"),
+    enums={
+        "platform": ("google", "meta", "tiktok"),
+        "objective": ("conversions", "traffic", "awareness"),
+        "status": ("active", "paused", "ended"),
+    },
+    integers=("campaign_id",),
+    decimals=("daily_budget",),
+    dates=("start_date", "end_date"),
+    timestamps=("updated_at",),
+)
 AD_GROUP_CONTRACT = RecordContract(
     required=("ad_group_id", "campaign_id"),
     integers=("ad_group_id", "campaign_id"),

@@ -1,39 +1,26 @@
 """dlt source for the shop's operational database, read with dlt's `sql_database` tables."""
 
-import logging
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import dlt
+import pyarrow as pa
 import sqlalchemy as sa
 from dlt.extract import DltResource
 from dlt.sources.sql_database import sql_table
 
 from loaders.contracts import SCHEMA_CONTRACT
 from loaders.errors import LoaderError
-from loaders.quarantine import quarantine_table_resource
+from loaders.quarantine import (
+    quarantine_table_as_rows,
+    quarantine_table_resource,
+    register_quarantine_table,
+)
 from loaders.shop import settings
-
-
-class _TextTimeConversionFilter(logging.Filter):
-    """Hide dlt's warning that text timestamps needed its fallback parser: that is expected.
-
-    The shop stores timestamps as ISO 8601 text with offsets; dlt's first conversion attempt
-    fails on the offsets and its fallback (an Arrow cast) converts them to UTC correctly, but it
-    warns once per chunk and table, which would drown the load's output.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return not message.startswith(
-            ("Default conversion to `timestamp", "Default conversion to `date32")
-        )
-
-
-_DLT_LOGGER = logging.getLogger("dlt")
-if not any(isinstance(f, _TextTimeConversionFilter) for f in _DLT_LOGGER.filters):
-    _DLT_LOGGER.addFilter(_TextTimeConversionFilter())
+from loaders.validation import split_records
 
 
 class _IsoTimestampText(sa.types.TypeDecorator):  # type: ignore[type-arg]
@@ -68,19 +55,60 @@ def _text_timestamps_as_iso(table: sa.Table) -> sa.Table:
     return table
 
 
-def _time_column_hints(columns: Any) -> dict[str, Any]:
-    """Hints making dlt parse ISO text timestamps to UTC and date text to dates.
+def _text_time_columns(rows: pa.Table) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(timestamp columns, date columns) that arrive as text and must be parsed."""
+    text = [
+        f.name
+        for f in rows.schema
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    ]
+    timestamps = tuple(name for name in text if name.endswith(settings.TIMESTAMP_SUFFIX))
+    dates = tuple(name for name in text if name in settings.DATE_COLUMNS)
+    return timestamps, dates
 
-    Reflection sees TEXT columns; with these hints dlt's Arrow conversion parses the values
-    (any offset) while the incremental cursor still compares the source's text in SQL.
-    """
-    hints: dict[str, Any] = {}
-    for name in columns or {}:
-        if name.endswith(settings.TIMESTAMP_SUFFIX):
-            hints[name] = {"name": name, "data_type": "timestamp", "timezone": True}
-        elif name in settings.DATE_COLUMNS:
-            hints[name] = {"name": name, "data_type": "date"}
+
+def _time_column_hints(timestamps: tuple[str, ...], dates: tuple[str, ...]) -> dict[str, Any]:
+    """Column hints of the parsed time columns: UTC timestamps and dates."""
+    hints: dict[str, Any] = {
+        name: {"name": name, "data_type": "timestamp", "timezone": True} for name in timestamps
+    }
+    hints.update({name: {"name": name, "data_type": "date"} for name in dates})
     return hints
+
+
+def _contract_check(table: settings.ShopTable) -> Callable[[pa.Table], Iterator[Any]]:
+    """A `yield_map` step splitting each chunk into clean rows and quarantined rows.
+
+    dlt reads the text timestamps as text; this step parses them (any offset, to UTC) in DuckDB
+    together with the contract checks, so one unparsable value quarantines its row instead of
+    failing the table. It runs before the incremental step, which then sees UTC timestamps.
+    """
+    key = table.primary_key
+
+    def check(rows: pa.Table) -> Iterator[Any]:
+        timestamps, dates = _text_time_columns(rows)
+        contract = replace(table.contract, timestamps=timestamps, dates=dates)
+        numbered = rows.append_column(
+            "_source_line", pa.array(range(1, rows.num_rows + 1), pa.int64())
+        )
+        clean, quarantined = split_records(
+            numbered,
+            source_table=table.name,
+            contract=contract,
+            location=table.name,
+            location_sql=(f"'{table.name}:{key}=' || coalesce(cast(\"{key}\" as varchar), 'null')"),
+            source_columns=False,
+        )
+        # keep the nullability dlt reflected, or it warns about every column
+        nullable = pa.schema(
+            [f.with_nullable(rows.schema.field(f.name).nullable) for f in clean.schema]
+        )
+        hints = dlt.mark.make_hints(columns=_time_column_hints(timestamps, dates))
+        yield dlt.mark.with_hints(clean.cast(nullable), hints)
+        if quarantined.num_rows:
+            yield quarantine_table_as_rows(quarantined)
+
+    return check
 
 
 def check_database(credentials: str) -> None:
@@ -118,7 +146,16 @@ def shop(
     resources = []
     for table in settings.TABLES:
         incremental: Any = (
-            dlt.sources.incremental(table.cursor, lag=lookback_seconds) if table.cursor else None
+            dlt.sources.incremental(
+                table.cursor,
+                lag=lookback_seconds,
+                # quarantined rows (JSON, no cursor) pass; clean rows always have one
+                on_cursor_value_missing="include",
+                # without a start value dlt's lag step fails on a batch without cursor values
+                initial_value=settings.INITIAL_CURSOR,
+            )
+            if table.cursor
+            else None
         )
         resource = sql_table(
             credentials=credentials,
@@ -131,8 +168,8 @@ def shop(
             table_adapter_callback=_text_timestamps_as_iso,
             type_adapter_callback=_reflect_iso_text_as_text,
         )
-        resource.apply_hints(columns=_time_column_hints(resource.columns))
+        register_quarantine_table(resource)
+        resource.add_yield_map(_contract_check(table))
         resources.append(resource)
-    # no shop record is rejected today, but every raw dataset has the same quarantine table
     resources.append(quarantine_table_resource())
     return resources

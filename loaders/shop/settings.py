@@ -17,13 +17,24 @@ Load strategy per table:
 
 Timestamps (`*_at`) are parsed from ISO 8601 text with any offset to UTC timestamps, and the
 discount validity columns to dates, before they land.
+
+Contract: every table's `RecordContract` below names its required columns, its enums and its
+timestamp and date columns. A row breaking it (a null or blank required value, a timestamp or
+date that does not parse, a status or other code outside its enum) is not loaded: it goes to
+`raw_shop.quarantined_records` with the reason and its location (`<table>:<key>=<value>`), and
+the rest of the table still loads. New columns in the database land as new columns.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from loaders.contracts import RecordContract
 
 LOOKBACK_SECONDS = 2 * 24 * 3600
 CHUNK_SIZE = 50_000
 DEFAULT_DATABASE_FILE = "shop.sqlite"
+INITIAL_CURSOR = datetime(1970, 1, 1, tzinfo=UTC)
+"""Where incremental tables start: before any shop row."""
 
 
 @dataclass(frozen=True)
@@ -34,18 +45,91 @@ class ShopTable:
     primary_key: str
     cursor: str | None
     """Incremental cursor column; None loads the table in full with `replace`."""
+    contract: RecordContract = field(default_factory=RecordContract)
 
-
-TABLES = (
-    ShopTable("product_categories", "category_id", "updated_at"),
-    ShopTable("products", "product_id", "updated_at"),
-    ShopTable("customers", "customer_id", None),
-    ShopTable("addresses", "address_id", None),
-    ShopTable("discounts", "discount_id", "updated_at"),
-    ShopTable("orders", "order_id", "updated_at"),
-    ShopTable("order_lines", "order_line_id", "updated_at"),
-    ShopTable("order_status_history", "status_history_id", "changed_at"),
-)
 
 TIMESTAMP_SUFFIX = "_at"
 DATE_COLUMNS = ("valid_from", "valid_to")
+
+ORDER_STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled", "returned")
+CURRENCY_CODES = ("EUR", "GBP", "USD")
+
+TABLES = (
+    ShopTable(
+        "product_categories",
+        "category_id",
+        "updated_at",
+        RecordContract(required=("category_id", "category_name", "updated_at")),
+    ),
+    ShopTable(
+        "products",
+        "product_id",
+        "updated_at",
+        RecordContract(
+            required=("product_id", "sku", "category_id", "status", "list_price_eur", "updated_at"),
+            enums={"status": ("active", "discontinued")},
+        ),
+    ),
+    ShopTable(
+        "customers",
+        "customer_id",
+        None,
+        RecordContract(
+            required=("customer_id", "email", "segment", "created_at", "updated_at"),
+            enums={"segment": ("consumer", "trade", "vip")},
+        ),
+    ),
+    ShopTable(
+        "addresses",
+        "address_id",
+        None,
+        RecordContract(
+            required=("address_id", "customer_id", "address_type", "country_code", "updated_at"),
+            enums={"address_type": ("shipping", "billing")},
+        ),
+    ),
+    ShopTable(
+        "discounts",
+        "discount_id",
+        "updated_at",
+        RecordContract(
+            required=("discount_id", "discount_code", "discount_type", "updated_at"),
+            enums={"discount_type": ("percent", "fixed")},
+        ),
+    ),
+    ShopTable(
+        "orders",
+        "order_id",
+        "updated_at",
+        RecordContract(
+            required=(
+                "order_id",
+                "order_number",
+                "customer_id",
+                "status",
+                "currency_code",
+                "total_amount",
+                "ordered_at",
+                "updated_at",
+            ),
+            enums={"status": ORDER_STATUSES, "currency_code": CURRENCY_CODES},
+        ),
+    ),
+    ShopTable(
+        "order_lines",
+        "order_line_id",
+        "updated_at",
+        RecordContract(
+            required=("order_line_id", "order_id", "product_id", "quantity", "updated_at"),
+        ),
+    ),
+    ShopTable(
+        "order_status_history",
+        "status_history_id",
+        "changed_at",
+        RecordContract(
+            required=("status_history_id", "order_id", "status", "changed_at"),
+            enums={"status": ORDER_STATUSES},
+        ),
+    ),
+)

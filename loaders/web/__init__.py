@@ -12,8 +12,14 @@ from dlt.sources.filesystem import filesystem
 from loaders.contracts import SCHEMA_CONTRACT
 from loaders.files import read_new_files, read_text_lines, require_folder
 from loaders.quarantine import quarantine_table, quarantine_table_resource
-from loaders.validation import split_records
+from loaders.validation import distinct_json_keys, split_records
 from loaders.web import settings
+
+
+def _json_path(field: str) -> str:
+    """A DuckDB JSON path literal selecting top-level `field`, whatever characters it holds."""
+    escaped = field.replace("\\", "\\\\").replace('"', '\\"').replace("'", "''")
+    return f"'$.\"{escaped}\"'"
 
 
 def _read_events_file(content: bytes, location: str) -> list[Any]:
@@ -21,9 +27,11 @@ def _read_events_file(content: bytes, location: str) -> list[Any]:
     lines = lines.filter(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(lines["line"])), 0))
     # DuckDB evaluates both sides of `and`: only valid JSON may reach json_type
     is_object = "coalesce(json_type(case when json_valid(line) then line end) = 'OBJECT', false)"
+    # a field the export adds lands as a new text column (the contract lets columns evolve)
+    new_fields = [f for f in distinct_json_keys(lines, "line") if f not in settings.EVENT_FIELDS]
     columns = {
-        field: f"case when {is_object} then json_extract_string(line, '$.{field}') end"
-        for field in settings.EVENT_FIELDS
+        field: f"case when {is_object} then json_extract_string(line, {_json_path(field)}) end"
+        for field in (*settings.EVENT_FIELDS, *new_fields)
     }
     clean, quarantined = split_records(
         lines,

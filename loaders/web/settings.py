@@ -2,9 +2,10 @@
 
 Files are gzipped JSON lines, one file per export day. Every line is read as text; lines that
 are not JSON objects are quarantined as `invalid_json` with file and line, the others are
-checked against `EVENT_CONTRACT`. Only the documented fields are extracted (a new field in the
-export needs a line in `EVENT_FIELDS`). Events merge on `event_id`, so an event sent twice or a
-late event repeated in the next day's file lands once.
+checked against `EVENT_CONTRACT`. The documented fields (`EVENT_FIELDS`) are always extracted;
+a field the export adds lands as a new text column (nested values as JSON text), so nothing the
+export sends is dropped. Events merge on `event_id`, so an event sent twice or a late event
+repeated in the next day's file lands once.
 """
 
 from loaders.contracts import RecordContract

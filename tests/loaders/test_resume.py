@@ -1,54 +1,115 @@
-"""A load killed mid-way (SIGKILL) is completed by the next run, without duplicates."""
+"""A load killed (SIGKILL) during extract, normalize or load is completed by the next run.
 
+The child process patches one function of its stage to kill itself half-way through that stage,
+so each test hits the stage it names. The next run must converge to exactly the data of the
+uninterrupted load (the session's `warehouse`) and report the rows of a package it resumed.
+"""
+
+import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+import pytest
 
 from tests.loaders.conftest import Warehouse, copy_sources
-from tests.loaders.expected import EXPECTED_CLEAN
 
 KILLED_LOAD = """
-import sys
+import os, signal, sys
 from pathlib import Path
+
+import dlt.destinations.impl.duckdb.duck as duck
+import dlt.normalize.items_normalizers.arrow as arrow
+import loaders.files as files
 from loaders import load
-load(["web", "logistics"], data_dir=Path(sys.argv[1]),
-     progress=lambda source, message: print(source, message, flush=True))
+
+calls = 0
+
+
+def kill_on_call(original, when):
+    def patched(*args, **kwargs):
+        global calls
+        calls += 1
+        if calls == when:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return original(*args, **kwargs)
+    return patched
+
+
+stage = sys.argv[2]
+if stage == "extract":
+    # after the fifth file: earlier files are read, their rows in an uncommitted package
+    files.record_file_read = kill_on_call(files.record_file_read, 5)
+elif stage == "normalize":
+    arrow.ArrowItemsNormalizer.__call__ = kill_on_call(arrow.ArrowItemsNormalizer.__call__, 3)
+else:
+    # some tables are loaded, others not yet
+    duck.DuckDbCopyJob.run = kill_on_call(duck.DuckDbCopyJob.run, 3)
+load(["logistics"], data_dir=Path(sys.argv[1]))
 """
 
+TABLES_AND_KEYS = {
+    "raw_logistics.shipments": "shipment_id",
+    "raw_logistics.tracking_events": "tracking_event_id",
+    "raw_logistics.inventory_snapshots": "snapshot_date, warehouse_code, sku",
+    "raw_logistics.quarantined_records": "quarantine_id",
+}
 
-def test_a_killed_load_is_completed_by_the_next_run(simulated_dir: Path, tmp_path: Path) -> None:
-    data_dir = copy_sources(simulated_dir, tmp_path)
-    loader = subprocess.Popen(
-        [sys.executable, "-c", KILLED_LOAD, str(data_dir)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert loader.stdout is not None
-    for line in loader.stdout:
-        if line.startswith("logistics loading"):
-            break
-    # somewhere inside the logistics load: listing, reading, normalizing or loading
-    time.sleep(0.5)
-    loader.send_signal(signal.SIGKILL)
-    loader.wait(timeout=30)
-    assert loader.returncode == -signal.SIGKILL
 
-    warehouse = Warehouse(data_dir)
-    report = warehouse.load(["web", "logistics"])
-    assert [(r.name, r.error) for r in report.results if not r.ok] == []
-    for table in ("raw_web.events", "raw_logistics.shipments", "raw_logistics.tracking_events"):
-        assert warehouse.count(table) == EXPECTED_CLEAN[table](warehouse) > 0
-    assert (
-        warehouse.scalar(
-            "select count(*) - count(distinct (snapshot_date, warehouse_code, sku)) "
-            "from raw_logistics.inventory_snapshots"
+def contents(warehouse: Warehouse, table: str) -> list[tuple]:
+    """Every row of `table` in key order, without dlt's load bookkeeping columns."""
+    columns = [
+        name
+        for (name,) in warehouse.query(
+            "select column_name from information_schema.columns "
+            "where table_schema || '.' || table_name = ? and column_name not like '\\_dlt%' "
+            "escape '\\' order by column_name",
+            [table],
         )
-        == 0
+    ]
+    return warehouse.query(
+        f"select {', '.join(columns)} from {table} order by {TABLES_AND_KEYS[table]}"
     )
-    assert warehouse.count("raw_logistics.inventory_snapshots") == EXPECTED_CLEAN[
-        "raw_logistics.inventory_snapshots"
-    ](warehouse)
+
+
+@pytest.mark.parametrize("stage", ["extract", "normalize", "load"])
+def test_a_load_killed_during_a_stage_is_completed_by_the_next_run(
+    simulated_dir: Path, warehouse: Warehouse, tmp_path: Path, stage: str
+) -> None:
+    data_dir = copy_sources(simulated_dir, tmp_path)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_LOAD, str(data_dir), stage],
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+
+    resumed = Warehouse(data_dir)
+    report = resumed.load(["logistics"])
+    result = report.result("logistics")
+    assert result.ok, result.error
+    for table in TABLES_AND_KEYS:
+        assert contents(resumed, table) == contents(warehouse, table), table
+    if stage == "extract":
+        # nothing was committed: the next run reads every file again
+        assert len(result.files_read) == len(warehouse.report.result("logistics").files_read)
+        return
+    # the killed run had read every file: the next run reads none and finishes its package
+    assert result.files_read == []
+    (load_id,) = result.load_ids[:1]
+    for table in ("shipments", "tracking_events", "inventory_snapshots"):
+        landed = resumed.scalar(
+            f"select count(*) from raw_logistics.{table} where _dlt_load_id = ?", [load_id]
+        )
+        assert result.rows[table] == landed == resumed.count(f"raw_logistics.{table}") > 0
+    (logged,) = resumed.query(
+        "select rows_per_table, load_ids from raw_meta.load_runs where run_id = ?",
+        [report.run_id],
+    )
+    assert json.loads(logged[0]) == result.rows
+    assert load_id in json.loads(logged[1])
