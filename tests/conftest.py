@@ -1,15 +1,37 @@
-"""Fixtures shared by every test folder: telemetry off, service checks, one built warehouse."""
+"""Fixtures shared by every test folder: telemetry off, service checks, the built warehouses."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
+import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+import psycopg2
 import pytest
+from psycopg2.extensions import connection as PgConnection
 
+from loaders import LoadReport, load
+from simulator.api_server import ApiServer
+from warehouse.dbt import DbtResult, run_dbt
+from warehouse.postgres import (
+    PII_KEY_ENV,
+    ROLE_PREFIX_ENV,
+    PostgresWarehouse,
+    admin_url,
+    drop_roles,
+    prepare_postgres_warehouse,
+    role_names,
+    throwaway_database,
+)
 from warehouse.settings import TELEMETRY_OFF, Paths, resolve_paths
 
 for _key, _value in TELEMETRY_OFF.items():
@@ -71,3 +93,102 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
     return BuiltWarehouse(
         paths=paths, returncode=completed.returncode, output=completed.stdout + completed.stderr
     )
+
+
+@dataclass(frozen=True)
+class PostgresBuild:
+    """The `built_warehouse` sources loaded into a throw-away PostgreSQL database and built there.
+
+    dlt loads as the loader role and dbt builds as the transformer role, each with a password
+    known only to this session, so the build itself proves the least-privilege setup suffices.
+    """
+
+    warehouse: PostgresWarehouse
+    paths: Paths
+    load_report: LoadReport
+    load_log: str
+    build: DbtResult
+    passwords: dict[str, str]
+    pii_hash_key: str
+
+    def connect(self, role: str | None = None) -> PgConnection:
+        """A connection as ``role`` (one of the warehouse's roles) or as the administrator."""
+        if role is None:
+            return psycopg2.connect(self.warehouse.admin_url, dbname=self.warehouse.database)
+        kind = role.removeprefix(self.prefix)
+        return psycopg2.connect(self.warehouse.url(role, self.passwords[kind]))
+
+    @property
+    def prefix(self) -> str:
+        return self.warehouse.roles.reporter.removesuffix("reporter")
+
+
+def load_as_loader(paths: Paths, warehouse: PostgresWarehouse) -> tuple[LoadReport, str]:
+    """Load every source into PostgreSQL as the loader; return the report and everything logged."""
+    log = io.StringIO()
+    handler = logging.StreamHandler(log)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        with (
+            ApiServer(paths.data_dir, port=0) as server,
+            pytest.MonkeyPatch.context() as monkeypatch,
+            contextlib.redirect_stdout(log),
+            contextlib.redirect_stderr(log),
+        ):
+            for name in ("payments", "ads", "fx"):
+                monkeypatch.setenv(
+                    f"SOURCES__{name.upper()}__BASE_URL", f"{server.base_url}/{name}/v1"
+                )
+                monkeypatch.setenv(f"SOURCES__{name.upper()}__TOKEN", "demo-token")
+            for variable, value in warehouse.loader_environment().items():
+                monkeypatch.setenv(variable, value)
+            report = load(data_dir=paths.data_dir, destination="postgres")
+    finally:
+        root.removeHandler(handler)
+    return report, log.getvalue()
+
+
+@pytest.fixture(scope="session")
+def postgres_build(
+    built_warehouse: BuiltWarehouse, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PostgresBuild]:
+    """Set up roles in a throw-away database, load `built_warehouse`'s sources, dbt build there.
+
+    The one PostgreSQL build of a test session: the database and the session's roles are
+    dropped at the end, also when something failed.
+    """
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    if built_warehouse.returncode != 0:
+        pytest.fail(f"the DuckDB demo build failed:\n{built_warehouse.output[-2000:]}")
+    data_dir = tmp_path_factory.mktemp("postgres")
+    # a fresh data folder: the DuckDB pipelines' incremental state must not leak into this load
+    shutil.copytree(built_warehouse.paths.sources_dir, data_dir / "sources")
+    paths = resolve_paths(data_dir, data_dir / "unused.duckdb")
+    prefix = f"lk{uuid.uuid4().hex[:8]}_"
+    passwords = {kind: secrets.token_urlsafe(18) for kind in ("loader", "transformer", "reporter")}
+    pii_hash_key = secrets.token_urlsafe(24)
+    url = admin_url()
+    try:
+        with throwaway_database(url, "larkspur_test") as database:
+            with pytest.MonkeyPatch.context() as monkeypatch:
+                monkeypatch.setenv(ROLE_PREFIX_ENV, prefix)
+                monkeypatch.setenv(PII_KEY_ENV, pii_hash_key)
+                for kind, password in passwords.items():
+                    monkeypatch.setenv(f"WAREHOUSE_PG_{kind.upper()}_PASSWORD", password)
+                warehouse = prepare_postgres_warehouse(database, url)
+                load_report, load_log = load_as_loader(paths, warehouse)
+                for variable, value in warehouse.transformer_environment().items():
+                    monkeypatch.setenv(variable, value)
+                build = run_dbt(["build"], paths, target="postgres", quiet=True)
+            yield PostgresBuild(
+                warehouse=warehouse,
+                paths=paths,
+                load_report=load_report,
+                load_log=load_log,
+                build=build,
+                passwords=passwords,
+                pii_hash_key=pii_hash_key,
+            )
+    finally:
+        drop_roles(url, role_names(prefix))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import sys
@@ -18,7 +17,7 @@ from rich.table import Table
 
 from warehouse.dbt import DbtResult, run_dbt
 from warehouse.errors import WarehouseError
-from warehouse.settings import Paths, apply_environment, resolve_paths
+from warehouse.settings import Paths, apply_environment, resolve_paths, temporary_environment
 
 app = typer.Typer(
     help=__doc__,
@@ -71,18 +70,12 @@ def local_api_server(paths: Paths, port: int = 0) -> Iterator[str]:
     for name in API_SOURCES:
         overrides[f"SOURCES__{name.upper()}__BASE_URL"] = f"{server.base_url}/{name}/v1"
         overrides[f"SOURCES__{name.upper()}__TOKEN"] = token
-    previous = {key: os.environ.get(key) for key in overrides}
-    os.environ.update(overrides)
     server.start()
     try:
-        yield server.base_url
+        with temporary_environment(overrides):
+            yield server.base_url
     finally:
         server.stop()
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @app.command()
@@ -290,11 +283,16 @@ def demo(
         DEFAULT_DEMO_DAYS
     ),
     scale: Annotated[float, typer.Option(help="Scale factor on a first run.")] = DEFAULT_SCALE,
+    target: Annotated[
+        str, typer.Option(help="Warehouse: duckdb (embedded, default) or postgres.")
+    ] = "duckdb",
     data_dir: DataDirOption = None,
 ) -> None:
     """All of it: simulate (first run only), load every source, build, document, summarise."""
     from simulator import simulate as run_simulation
 
+    if target not in ("duckdb", "postgres"):
+        raise WarehouseError(f"unknown target {target!r}", hint="use --target duckdb or postgres")
     paths = instance(data_dir)
     started = time.monotonic()
     state_file = paths.sources_dir / "simulator_state.json"
@@ -311,24 +309,64 @@ def demo(
             f"in {simulation.elapsed_seconds:.1f} s"
         )
 
-    report = load_sources(paths, None, None, local_api=True)
+    # On PostgreSQL each step runs as its own least-privilege role.
+    load_environment: dict[str, str] = {}
+    build_environment: dict[str, str] = {}
+    destination = dbt_target = postgres = None
+    if target == "postgres":
+        from warehouse.postgres import prepare_postgres_warehouse
+
+        postgres = prepare_postgres_warehouse()
+        load_environment = postgres.loader_environment()
+        build_environment = postgres.transformer_environment()
+        destination = dbt_target = "postgres"
+
+    with temporary_environment(load_environment):
+        report = load_sources(paths, None, destination, local_api=True)
     print_load_report(report)
     if not report.ok:
         raise WarehouseError(
             "some sources failed to load", hint="see the messages above, fix, and run again"
         )
 
-    with console.status("Running dbt build (seeds, models, snapshots, tests)..."):
-        build_result = build_warehouse(paths, quiet=True)
-    print_dbt_result("dbt build", build_result)
-    if not build_result.ok:
-        raise WarehouseError(
-            "dbt build failed",
-            hint=f"details in {paths.dbt_log_dir / 'dbt.log'}; `warehouse build` shows them live",
+    with temporary_environment(build_environment):
+        with console.status("Running dbt build (seeds, models, snapshots, tests)..."):
+            build_result = build_warehouse(paths, target=dbt_target, quiet=True)
+        print_dbt_result("dbt build", build_result)
+        if not build_result.ok:
+            raise WarehouseError(
+                "dbt build failed",
+                hint=f"details in {paths.dbt_log_dir / 'dbt.log'}; "
+                "`warehouse build` shows them live",
+            )
+        with console.status("Generating the docs site..."):
+            site = generate_docs(paths, target=dbt_target, quiet=True)
+    elapsed = time.monotonic() - started
+    if postgres is None:
+        print_demo_summary(paths, site, elapsed)
+    else:
+        console.print(f"[bold]Done in {elapsed:.0f} s.[/]")
+        console.print(
+            f"Warehouse: PostgreSQL database {postgres.database} "
+            f"(roles {', '.join(postgres.roles)})"
         )
-    with console.status("Generating the docs site..."):
-        site = generate_docs(paths, quiet=True)
-    print_demo_summary(paths, site, time.monotonic() - started)
+        console.print(f"Docs: {site}")
+
+
+@app.command("setup-postgres")
+def setup_postgres(
+    database: Annotated[
+        str | None,
+        typer.Option(help="Database name (default $WAREHOUSE_PG_DATABASE or larkspur)."),
+    ] = None,
+) -> None:
+    """Create the PostgreSQL warehouse (if missing), its roles, schemas, grants and PII key."""
+    from warehouse.postgres import prepare_postgres_warehouse
+
+    postgres = prepare_postgres_warehouse(database)
+    console.print(
+        f"PostgreSQL warehouse {postgres.database} is ready: roles {', '.join(postgres.roles)}"
+    )
 
 
 def print_demo_summary(paths: Paths, site: Path, elapsed: float) -> None:
@@ -340,6 +378,9 @@ def print_demo_summary(paths: Paths, site: Path, elapsed: float) -> None:
             select table_schema, count(*) as relations
             from information_schema.tables
             where table_catalog = current_database()
+                -- dlt's scratch schemas for merges and the PII key are not for readers
+                and table_schema not like '%\\_staging' escape '\\'
+                and table_schema <> 'pii_keys'
             group by table_schema
             order by table_schema
             """

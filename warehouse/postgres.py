@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
@@ -125,8 +125,8 @@ def connect(connection_url: str, database: str | None = None) -> Iterator[PgConn
         reason = str(error).strip().splitlines()[0] if str(error).strip() else "no answer"
         raise WarehouseError(
             f"cannot connect to PostgreSQL at {server_address(connection_url)}: {reason}",
-            hint=f"start the server, or point {ADMIN_URL_ENV} (administrator) and "
-            "WAREHOUSE_PG_HOST/WAREHOUSE_PG_PORT at a running one",
+            hint="check that the server runs and the user and password are right: "
+            f"{ADMIN_URL_ENV} for the administrator, WAREHOUSE_PG_* for dbt",
         ) from error
     connection.autocommit = True
     try:
@@ -145,7 +145,11 @@ def database_exists(connection_url: str, name: str) -> bool:
 def create_database(connection_url: str, name: str) -> None:
     """Create database ``name`` (an error if it exists: it may hold someone's data)."""
     check_identifier(name, "database")
-    with connect(connection_url) as connection, connection.cursor() as cursor:
+    with (
+        connect(connection_url) as connection,
+        refused_as_warehouse_error(f"create the database {name}"),
+        connection.cursor() as cursor,
+    ):
         try:
             cursor.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
         except psycopg2.errors.DuplicateDatabase as error:
@@ -158,7 +162,11 @@ def create_database(connection_url: str, name: str) -> None:
 def drop_database(connection_url: str, name: str) -> None:
     """Drop database ``name`` if it exists, ending its open sessions."""
     check_identifier(name, "database")
-    with connect(connection_url) as connection, connection.cursor() as cursor:
+    with (
+        connect(connection_url) as connection,
+        refused_as_warehouse_error(f"drop the database {name}"),
+        connection.cursor() as cursor,
+    ):
         cursor.execute(
             sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
         )
@@ -175,27 +183,37 @@ def throwaway_database(connection_url: str, prefix: str = "larkspur_tmp") -> Ite
         drop_database(connection_url, name)
 
 
+@contextmanager
+def refused_as_warehouse_error(step: str) -> Iterator[None]:
+    """Turn PostgreSQL's refusal of an administrative step into one line and a hint."""
+    try:
+        yield
+    except psycopg2.Error as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
+        raise WarehouseError(
+            f"PostgreSQL refused to {step}: {first_line}",
+            hint=f"connect as a superuser ({ADMIN_URL_ENV}) or a role with CREATEROLE and "
+            "CREATEDB that owns the warehouse database",
+        ) from error
+
+
 def execute_all(connection: PgConnection, statements: list[sql.Composable]) -> None:
     """Run statements in one transaction, so a failed setup leaves nothing half-granted."""
     connection.autocommit = False
     try:
-        with connection.cursor() as cursor:
+        with refused_as_warehouse_error("set up the warehouse"), connection.cursor() as cursor:
             for statement in statements:
                 cursor.execute(statement)
         connection.commit()
-    except psycopg2.Error as error:
-        connection.rollback()
-        raise WarehouseError(
-            f"PostgreSQL refused the warehouse setup: {str(error).strip().splitlines()[0]}",
-            hint="run it as a superuser (or a role with CREATEROLE that owns the database)",
-        ) from error
     finally:
+        # after a commit this is a no-op; after a failure it discards the half-done setup
+        connection.rollback()
         connection.autocommit = True
 
 
 def create_roles(connection: PgConnection, roles: Roles) -> None:
     """Create the roles that do not exist yet and (re)set the passwords the environment gives."""
-    with connection.cursor() as cursor:
+    with refused_as_warehouse_error("create the roles"), connection.cursor() as cursor:
         for kind, role in zip(("loader", "transformer", "reporter"), roles, strict=True):
             cursor.execute("select 1 from pg_roles where rolname = %s", [role])
             if cursor.fetchone() is None:
@@ -318,7 +336,7 @@ def install_pii_hash_key(
                 sql.SQL("grant select on {} to {}").format(table, transformer),
             ],
         )
-        with connection.cursor() as cursor:
+        with refused_as_warehouse_error("store the PII hash key"), connection.cursor() as cursor:
             cursor.execute(sql.SQL("select hash_key from {}").format(table))
             row = cursor.fetchone()
             if row is not None and row[0] != key and not replace:
@@ -391,18 +409,3 @@ def prepare_postgres_warehouse(
     setup_roles(url, name)
     install_pii_hash_key(url, name)
     return PostgresWarehouse(admin_url=url, database=name, roles=role_names())
-
-
-@contextmanager
-def environment(variables: Mapping[str, str]) -> Iterator[None]:
-    """Set environment variables for the block (dlt and dbt subprocesses read them)."""
-    saved = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

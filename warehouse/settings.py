@@ -8,6 +8,8 @@ the DuckDB warehouse; `WAREHOUSE_DUCKDB_PATH` overrides the warehouse file alone
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,3 +71,18 @@ def apply_environment(paths: Paths) -> None:
     os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_DIR))
     os.environ["WAREHOUSE_DATA_DIR"] = str(paths.data_dir)
     os.environ["WAREHOUSE_DUCKDB_PATH"] = str(paths.duckdb_path)
+
+
+@contextmanager
+def temporary_environment(variables: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the block; dlt and dbt (also in subprocesses) read them."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -84,7 +84,8 @@ final as (
         fiscal.day_of_week,
         fiscal.iso_week_number,
         cast(fiscal.fiscal_year as integer) as fiscal_year,
-        cast((fiscal.fiscal_month - 1) / 3 + 1 as integer) as fiscal_quarter,
+        -- floor() because DuckDB's "/" divides integers as floats, PostgreSQL's truncates
+        cast(floor((fiscal.fiscal_month - 1) / 3) + 1 as integer) as fiscal_quarter,
         cast(fiscal.fiscal_month as integer) as fiscal_month,
         cast(coalesce(holidays_by_day.holiday_country_count, 0) as integer)
             as holiday_country_count,

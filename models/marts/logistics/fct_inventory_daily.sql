@@ -118,10 +118,20 @@ final as (
         cast(measured.trailing_units_sold as integer) as trailing_units_sold,
         cast(measured.average_daily_units_sold as numeric(18, 4))
             as average_daily_units_sold,
+        -- available / (units sold / window), rounded half up to a tenth in exact integer
+        -- arithmetic: a float division would round boundary values differently per engine
         cast(
             case
-                when measured.average_daily_units_sold > 0
-                    then measured.available_qty / measured.average_daily_units_sold
+                when measured.trailing_units_sold > 0
+                    then floor(
+                        cast(
+                            20 * {{ var('inventory_sales_window_days') }}
+                            * measured.available_qty
+                            + measured.trailing_units_sold
+                            as numeric(18, 0)
+                        )
+                        / (2 * measured.trailing_units_sold)
+                    ) / 10
             end as numeric(18, 1)
         ) as days_of_cover,
         cast(measured.on_hand_qty <= 0 as boolean) as is_stock_out,

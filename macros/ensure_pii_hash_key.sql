@@ -1,0 +1,24 @@
+{#- Run before every build (on-run-start): hash_pii() reads its key from pii_keys.hash_key.
+    PostgreSQL gets that table from `warehouse.postgres.install_pii_hash_key` (the key comes
+    from WAREHOUSE_PII_HASH_KEY); a missing table stops the run. DuckDB, the local development
+    warehouse, falls back to a published development key so that `make demo` works without
+    setup: its hashes protect nothing, which is why production runs on PostgreSQL. -#}
+{% macro ensure_pii_hash_key() %}
+    {%- if target.type == 'duckdb' %}
+        create schema if not exists pii_keys;
+        create table if not exists pii_keys.hash_key as
+        select 'larkspur-development-key-not-a-secret' as hash_key
+    {%- elif execute -%}
+        {%- set key_table = adapter.get_relation(
+            database=target.database, schema='pii_keys', identifier='hash_key'
+        ) -%}
+        {%- if key_table is none -%}
+            {{ exceptions.raise_compiler_error(
+                "the PII hash key table pii_keys.hash_key is missing in database "
+                ~ target.database ~ ": set WAREHOUSE_PII_HASH_KEY and run "
+                ~ "warehouse.postgres.install_pii_hash_key (`warehouse demo --target postgres`"
+                ~ " does it) as the database administrator"
+            ) }}
+        {%- endif -%}
+    {%- endif -%}
+{% endmacro %}
