@@ -1,8 +1,10 @@
 """One warehouse for the dbt tests: simulated in two steps, loaded and built after each.
 
-The first `dbt build` creates everything; the second runs the incremental models on top of
-the first, which is what the incremental-equals-full-refresh test compares with a full refresh.
-The defect tests read the final state.
+The first `dbt build` runs on the first two days, before any refund exists, so dlt has not
+created `raw_payments.refunds` yet: it shows that a missing raw table does not break the build.
+The second runs the incremental models on top of the first over the remaining days, which is
+what the incremental-equals-full-refresh test compares with a full refresh. The defect tests
+read the final state.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from simulator.api_server import ApiServer
 from warehouse.dbt import DbtResult, run_dbt
 from warehouse.settings import Paths, resolve_paths
 
-# Large enough that every defect kind and the schema change (day 45) occur, small enough that
-# two loads and two builds stay around two minutes on 2 cores.
-FIRST_DAYS = 47
-LATER_DAYS = 3
+# In all, large enough that every defect kind and the schema change (day 45) occur, small
+# enough that two loads and two builds stay around a minute on 2 cores. The first refund is
+# created on day 3.
+FIRST_DAYS = 2
+LATER_DAYS = 48
 SCALE = 0.005
 INCREMENTAL_MODELS = (
     "ods_web_events",
@@ -34,6 +37,17 @@ INCREMENTAL_MODELS = (
     "ods_order_lines",
 )
 API_SOURCES = ("payments", "ads", "fx")
+# The models built from raw_payments.refunds, which the first build finds missing.
+REFUND_MODELS = ("staging.stg_payments__refunds", "ods.ods_refunds", "finance.fct_refunds")
+
+
+@dataclass
+class FirstBuildState:
+    """What the first build, on days without refunds, left in the warehouse."""
+
+    raw_refunds_existed: bool
+    row_counts: dict[str, int]
+    refund_column_types: dict[str, str]
 
 
 @dataclass
@@ -44,6 +58,7 @@ class ModelsWarehouse:
     incremental_build: DbtResult
     first_build: DbtResult
     full_refresh: DbtResult
+    first_build_state: FirstBuildState | None
     incremental_copies: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -70,6 +85,33 @@ def load_sources(paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
     assert report.ok, [result.error for result in report.results if not result.ok]
 
 
+def raw_refunds_exist(paths: Paths) -> bool:
+    """Whether dlt has created the refunds raw table."""
+    with duckdb.connect(str(paths.duckdb_path), read_only=True) as connection:
+        return bool(
+            scalar(
+                connection,
+                "select count(*) from information_schema.tables"
+                " where table_schema = 'raw_payments' and table_name = 'refunds'",
+            )
+        )
+
+
+def first_build_state(paths: Paths, raw_refunds_existed: bool) -> FirstBuildState:
+    """Row counts of the refund models and the staging model's column types, as built."""
+    with duckdb.connect(str(paths.duckdb_path), read_only=True) as connection:
+        row_counts = {
+            model: scalar(connection, f"select count(*) from {model}") for model in REFUND_MODELS
+        }
+        column_types = dict(
+            connection.execute(
+                "select column_name, data_type from information_schema.columns"
+                " where table_schema = 'staging' and table_name = 'stg_payments__refunds'"
+            ).fetchall()
+        )
+    return FirstBuildState(raw_refunds_existed, row_counts, column_types)
+
+
 def copy_tables(paths: Paths, models: tuple[str, ...]) -> dict[str, str]:
     """Keep the incremental run's tables before a full refresh replaces them."""
     copies = {}
@@ -91,6 +133,7 @@ def models_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Model
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("WAREHOUSE_DUCKDB_PATH", str(paths.duckdb_path))
         simulate_and_load(paths, FIRST_DAYS, monkeypatch)
+        raw_refunds_existed = raw_refunds_exist(paths)
         # The data tests run once, in the second build: here only what they would test is built.
         first_build = run_dbt(
             ["build", "--exclude-resource-type", "test", "unit_test"],
@@ -98,12 +141,9 @@ def models_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Model
             target="dev",
             quiet=True,
         )
+        first_state = first_build_state(paths, raw_refunds_existed) if first_build.ok else None
         simulate_and_load(paths, LATER_DAYS, monkeypatch)
-        # Without a lookback the incremental run reprocesses only what the new loads changed,
-        # so that equality with a full refresh proves the incremental logic, not the lookback.
-        incremental_build = run_dbt(
-            ["build", "--vars", "{incremental_lookback_days: 0}"], paths, target="dev", quiet=True
-        )
+        incremental_build = run_dbt(["build"], paths, target="dev", quiet=True)
         copies = copy_tables(paths, INCREMENTAL_MODELS)
         full_refresh = run_dbt(
             ["run", "--full-refresh", "--select", "config.materialized:incremental"],
@@ -116,6 +156,7 @@ def models_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Model
         first_build=first_build,
         incremental_build=incremental_build,
         full_refresh=full_refresh,
+        first_build_state=first_state,
         incremental_copies=copies,
     )
 

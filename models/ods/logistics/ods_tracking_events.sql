@@ -6,8 +6,8 @@
     )
 }}
 
-{#- Carrier tracking events; incremental on dlt loads, so late events are picked up whenever
-    they arrive. -#}
+{#- Carrier tracking events. Incremental: a run inserts the events whose load it does not
+    hold yet, so late events are picked up whenever they arrive. -#}
 with
 
 tracking_events as (
@@ -16,7 +16,7 @@ tracking_events as (
 
 ),
 
-final as (
+transformed as (
 
     select
         tracking_event_id,
@@ -30,7 +30,12 @@ final as (
         _dlt_load_id
 
     from tracking_events
-    where {{ is_newer_load('_dlt_load_id') }}
+
+),
+
+final as (
+
+    {{ new_or_changed_rows('transformed', 'tracking_event_id', ['_dlt_load_id']) }}
 
 )
 

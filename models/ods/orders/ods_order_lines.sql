@@ -3,13 +3,15 @@
         materialized='incremental',
         unique_key='order_line_id',
         incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
     )
 }}
 
 {#- Order lines with gross, discount, tax and net amounts in the order's currency and in EUR
-    at the order day's rate. Incremental: a run reprocesses the lines of new loads, the lines of
-    orders updated by new loads and the lines of days whose exchange rate a new load changed,
-    which is everything a full refresh could compute differently. -#}
+    at the order day's rate. Incremental: a run reprocesses each line whose own load, its
+    order's load or its rate's load differs from the version held (new lines, lines of updated
+    orders, lines of days whose rate changed or arrived), which is everything a full refresh
+    could compute differently. -#}
 with
 
 order_lines as (
@@ -53,14 +55,9 @@ joined as (
 
 changed as (
 
-    select *
-    from joined
-    {% if is_incremental() -%}
-        where
-            {{ is_newer_load('_dlt_load_id') }}
-            or {{ is_newer_load('order_load_id') }}
-            or {{ is_newer_load('fx_load_id') }}
-    {%- endif %}
+    {{ new_or_changed_rows(
+        'joined', 'order_line_id', ['_dlt_load_id', 'order_load_id', 'fx_load_id']
+    ) }}
 
 ),
 
@@ -92,7 +89,10 @@ final as (
         ordered_at,
         created_at,
         updated_at,
-        _dlt_load_id
+        -- the loads of the line, its order and its rate, which an incremental run compares
+        _dlt_load_id,
+        order_load_id,
+        fx_load_id
 
     from changed
 

@@ -7,7 +7,8 @@
 }}
 
 {#- Web events without personal data: the user agent is reduced to a device type.
-    Incremental on dlt loads, so late events land whenever their file arrives. -#}
+    Incremental: a run inserts the events whose load it does not hold yet, so late events land
+    whenever their file arrives. -#}
 with
 
 events as (
@@ -16,7 +17,7 @@ events as (
 
 ),
 
-final as (
+transformed as (
 
     select
         -- ids
@@ -45,7 +46,12 @@ final as (
         _dlt_load_id
 
     from events
-    where {{ is_newer_load('_dlt_load_id') }}
+
+),
+
+final as (
+
+    {{ new_or_changed_rows('transformed', 'event_id', ['_dlt_load_id']) }}
 
 )
 

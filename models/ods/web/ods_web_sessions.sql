@@ -10,7 +10,8 @@
     pass without an event, or where an event arrives with a UTM source different from the
     previous event's (a new campaign click). The channel comes from the session's first event.
     Incremental: a late event can merge or split sessions, so a run recomputes every session
-    of each visitor with events in a new load (and deletes the visitor's old sessions). -#}
+    of each visitor whose events differ (in number or newest load) from those the held
+    sessions were computed from, and deletes the visitor's old sessions. -#}
 with
 
 events as (
@@ -25,11 +26,39 @@ utm_channel_mapping as (
 
 ),
 
+visitor_versions as (
+
+    select
+        anonymous_id,
+        count(*) as event_count,
+        max(_dlt_load_id) as _dlt_load_id
+
+    from events
+    group by anonymous_id
+
+),
+
 changed_visitors as (
 
-    select distinct anonymous_id
-    from events
-    where {{ is_newer_load('_dlt_load_id') }}
+    select visitor_versions.anonymous_id
+    from visitor_versions
+    {% if is_incremental() -%}
+        -- events are only added or replaced by a newer load's version, so a visitor whose event
+        -- count and newest load match what the held sessions were computed from is unchanged
+        left join (
+            select
+                anonymous_id,
+                sum(event_count) as event_count,
+                max(_dlt_load_id) as _dlt_load_id
+            from {{ this }}
+            group by anonymous_id
+        ) as processed
+            on visitor_versions.anonymous_id = processed.anonymous_id
+        where
+            processed.anonymous_id is null
+            or visitor_versions.event_count != processed.event_count
+            or visitor_versions._dlt_load_id != processed._dlt_load_id
+    {%- endif %}
 
 ),
 

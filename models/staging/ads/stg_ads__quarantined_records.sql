@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ quarantined_records('ads') }}
+    {{ completed_loads('ads', 'quarantined_records') }}
 
 ),
 

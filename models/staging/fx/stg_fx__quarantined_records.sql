@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ quarantined_records('fx') }}
+    {{ completed_loads('fx', 'quarantined_records') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ quarantined_records('logistics') }}
+    {{ completed_loads('logistics', 'quarantined_records') }}
 
 ),
 

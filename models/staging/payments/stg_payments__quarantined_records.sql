@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ quarantined_records('payments') }}
+    {{ completed_loads('payments', 'quarantined_records') }}
 
 ),
 

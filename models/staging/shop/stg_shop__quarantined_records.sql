@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ quarantined_records('shop') }}
+    {{ completed_loads('shop', 'quarantined_records') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ quarantined_records('web') }}
+    {{ completed_loads('web', 'quarantined_records') }}
 
 ),
 
