@@ -163,3 +163,14 @@ def test_status_shows_every_source_and_the_last_build(demo: BuiltWarehouse) -> N
     assert all(line.rstrip("│ ").endswith("ok") for line in source_lines.values())
     assert "Last dbt build" in result.stdout
     assert " error" not in result.stdout.split("Last dbt build")[1]
+
+
+def test_query_command_runs_a_sql_file(demo: BuiltWarehouse, tmp_path) -> None:
+    sql_file = tmp_path / "orders.sql"
+    # A leading comment: the CLI must not mistake the SQL for an option.
+    sql_file.write_text("-- all orders\nselect count(*) as order_total from ods.ods_orders\n")
+    result = run_cli("query", "--file", str(sql_file), data_dir=demo.paths.data_dir)
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(demo.paths.sources_dir / "shop.sqlite") as shop:
+        (source_orders,) = shop.execute("select count(*) from orders").fetchone()
+    assert f"│ {source_orders}" in result.stdout

@@ -439,11 +439,29 @@ def status(data_dir: DataDirOption = None) -> None:
 
 @app.command()
 def query(
-    sql: Annotated[str, typer.Argument(help="A SQL query to run read-only.")],
+    sql: Annotated[
+        str | None, typer.Argument(help="A SQL query to run read-only.", show_default=False)
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            "-f",
+            help="Run the SQL in this file (e.g. a compiled analysis).",
+            show_default=False,
+        ),
+    ] = None,
     limit: Annotated[int, typer.Option(help="Rows to show at most.")] = 50,
     data_dir: DataDirOption = None,
 ) -> None:
     """Run a read-only SQL query against the DuckDB warehouse and print the result."""
+    if (sql is None) == (file is None):
+        raise WarehouseError("give either a SQL query or --file", hint="warehouse query --help")
+    if file is not None:
+        try:
+            sql = file.read_text()
+        except OSError as error:
+            raise WarehouseError(f"cannot read {file}: {error.strerror}") from error
     import duckdb
 
     from warehouse.database import connect
