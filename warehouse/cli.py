@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -242,39 +241,21 @@ def docs(
     target: TargetOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Generate the dbt docs site as static files (and serve them with --serve)."""
+    """Generate the docs site (dbt docs, data quality, bus matrix) as static files."""
     paths = instance(data_dir)
-    site = generate_docs(paths, target=target)
+    from warehouse.docs_site import build_site, site_server
+
+    site = build_site(paths, target=target)
     console.print(f"Docs site: {site}")
     if serve:
-        serve_folder(site.parent, port)
-
-
-def generate_docs(paths: Paths, *, target: str | None = None, quiet: bool = False) -> Path:
-    """Write dbt's single-file static docs into the instance's docs folder; return the page."""
-    result = run_dbt(["docs", "generate", "--static"], paths, target=target, quiet=quiet)
-    if not result.ok:
-        raise WarehouseError(
-            "dbt docs generate failed: " + "; ".join(result.failures[-2:]),
-            hint="run `warehouse build` first and fix what it reports",
-        )
-    paths.docs_dir.mkdir(parents=True, exist_ok=True)
-    page = paths.docs_dir / "index.html"
-    shutil.copyfile(paths.dbt_target_dir / "static_index.html", page)
-    return page
-
-
-def serve_folder(folder: Path, port: int) -> None:
-    from functools import partial
-    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-
-    handler = partial(SimpleHTTPRequestHandler, directory=str(folder))
-    with ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
-        console.print(f"Serving {folder} on http://127.0.0.1:{port}/ (Ctrl+C stops)")
+        server = site_server(site.parent, port)
+        console.print(f"Serving {site.parent} on http://127.0.0.1:{port}/ (Ctrl+C stops)")
         try:
             server.serve_forever()
         except KeyboardInterrupt:
             console.print("Stopped.")
+        finally:
+            server.server_close()
 
 
 @app.command()
@@ -290,6 +271,7 @@ def demo(
 ) -> None:
     """All of it: simulate (first run only), load every source, build, document, summarise."""
     from simulator import simulate as run_simulation
+    from warehouse.docs_site import build_site
 
     if target not in ("duckdb", "postgres"):
         raise WarehouseError(f"unknown target {target!r}", hint="use --target duckdb or postgres")
@@ -340,7 +322,7 @@ def demo(
                 "`warehouse build` shows them live",
             )
         with console.status("Generating the docs site..."):
-            site = generate_docs(paths, target=dbt_target, quiet=True)
+            site = build_site(paths, target=dbt_target, quiet=True)
     elapsed = time.monotonic() - started
     if postgres is None:
         print_demo_summary(paths, site, elapsed)

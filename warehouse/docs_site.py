@@ -63,6 +63,9 @@ DBT_PAGE_REWRITES = {
     'url("../fonts/arrows/arrows.woff")': "none",
     'url("../fonts/entypo/entypo.woff")': "none",
     'url("../img/carets/down.svg")': "none",
+    # The sidebar's icons: before Angular interpolates the attribute the browser fetches the
+    # raw template as a URL; ng-attr sets SVG 2's plain href only once it has a value.
+    '<use xlink:href="{{ getIcon(': '<use ng-attr-href="{{ getIcon(',
 }
 EXTERNAL_HOSTS_IN_DBT_PAGE = (
     "d1fc8wv8zag5ca.cloudfront.net",
@@ -71,7 +74,7 @@ EXTERNAL_HOSTS_IN_DBT_PAGE = (
 )
 
 SITE_NAV_STYLE = (
-    "position:fixed;top:10px;right:16px;z-index:10000;display:flex;gap:6px;"
+    "position:fixed;top:24px;left:150px;z-index:10000;display:flex;gap:6px;"
     "font:600 13px/1 -apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,sans-serif"
 )
 SITE_NAV_LINK_STYLE = (
@@ -79,7 +82,7 @@ SITE_NAV_LINK_STYLE = (
     "padding:7px 12px;text-decoration:none;box-shadow:0 1px 3px rgba(0,0,0,.12)"
 )
 
-TEST_STATUSES_PASSED = {"pass", "success"}
+TEST_STATUSES_PASSED = {"pass"}
 TEST_STATUSES_FAILED = {"fail", "error", "runtime error"}
 # Stakeholders read the marts first; the layers below them follow in pipeline order, reversed.
 LAYER_ORDER = ("marts", "snapshots", "ods", "staging", "seeds")
@@ -445,7 +448,7 @@ header{background:#0f3a5a;color:#fff;padding:18px 32px}
 header h1{margin:0 0 4px;font-size:24px}
 header p{margin:0;color:#cfe0ee}
 nav a{color:#fff;margin-right:18px;font-weight:600}
-main{padding:8px 32px 40px;max-width:1200px}
+main{padding:8px 32px 40px;max-width:1500px}
 h2{margin-top:32px;border-bottom:2px solid #d9e1e8;padding-bottom:4px}
 h3{margin:22px 0 6px}
 table{border-collapse:collapse;background:#fff;width:100%;margin:8px 0 16px;
@@ -491,7 +494,7 @@ def page(title: str, subtitle: str, body: str, generated_at: datetime) -> str:
 
 def badge(status: str | None) -> str:
     """A coloured status label."""
-    if status in TEST_STATUSES_PASSED:
+    if status in {"pass", "success"}:
         css = "pass"
     elif status == "warn":
         css = "warn"

@@ -1,0 +1,183 @@
+"""The docs site in a real browser: search, a model page, lineage, the data-quality page.
+
+Uses Debian's Chromium (`apt-get install chromium`), never a browser that Playwright downloads.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import BuiltWarehouse, services_required
+from warehouse.docs_site import build_site, docs_target_dir, site_server
+from warehouse.settings import PROJECT_DIR
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = PROJECT_DIR / "artifacts" / "screenshots"
+MART_MODEL = "fct_order_lines"
+
+
+@dataclass(frozen=True)
+class ServedSite:
+    base_url: str
+    folder: Path
+    build_seconds: float
+
+
+@pytest.fixture(scope="module")
+def served_site(built_warehouse: BuiltWarehouse) -> Iterator[ServedSite]:
+    """The site of the session's warehouse, built again here and served on a free port."""
+    paths = built_warehouse.paths
+    if not (paths.dbt_target_dir / "run_results.json").exists():
+        pytest.fail(f"warehouse demo did not run dbt build:\n{built_warehouse.output[-2000:]}")
+    started = time.monotonic()
+    index = build_site(paths, quiet=True)
+    build_seconds = time.monotonic() - started
+    server = site_server(index.parent, 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield ServedSite(
+            base_url=f"http://127.0.0.1:{server.server_address[1]}",
+            folder=index.parent,
+            build_seconds=build_seconds,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if services_required():
+            pytest.fail(f"{reason}; CI requires it")
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def expected_test_counts(run_results: dict) -> Counter[str]:
+    """Tests per outcome, counted straight from run_results.json."""
+    outcome = {"pass": "passed", "warn": "warned", "fail": "failed", "error": "failed"}
+    return Counter(
+        outcome.get(result["status"], "not_run")
+        for result in run_results["results"]
+        if result["unique_id"].startswith(("test.", "unit_test."))
+    )
+
+
+def test_stakeholder_walks_through_the_site(
+    served_site: ServedSite, browser: Browser, built_warehouse: BuiltWarehouse
+) -> None:
+    paths = built_warehouse.paths
+    manifest = json.loads((docs_target_dir(paths) / "manifest.json").read_text())
+    run_results = json.loads((paths.dbt_target_dir / "run_results.json").read_text())
+    sources = json.loads((docs_target_dir(paths) / "sources.json").read_text())
+    model = manifest["nodes"][f"model.larkspur.{MART_MODEL}"]
+
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    page = context.new_page()
+
+    page.goto(f"{served_site.base_url}/index.html")
+    expect(page.get_by_text("Welcome!")).to_be_visible()
+    expect(page.locator("#site-nav a", has_text="Data quality")).to_be_visible()
+    screenshot(page, "01_overview")
+
+    page.fill("input[ng-model='search.query']", MART_MODEL)
+    result = page.locator(".search-result h4", has_text=MART_MODEL).filter(
+        has=page.get_by_text(MART_MODEL, exact=True)
+    )
+    expect(result).to_have_count(1)
+    screenshot(page, "02_search")
+
+    result.click()
+    expect(page).to_have_url(f"{served_site.base_url}/index.html#!/model/{model['unique_id']}")
+    expect(page.locator("h1").first).to_contain_text(MART_MODEL)
+    description_start = " ".join(model["description"].split())[:40]
+    expect(page.get_by_text(description_start).first).to_be_visible()
+    columns_table = page.locator("column-details table").first
+    documented = list(model["columns"])
+    assert len(documented) >= 10
+    for column in documented:
+        expect(columns_table).to_contain_text(column)
+    screenshot(page, "03_model_fct_order_lines")
+
+    page.locator(".launcher-btn a").click()
+    graph = page.locator("#cy canvas").first
+    expect(graph).to_be_visible()
+    page.wait_for_timeout(1500)  # cytoscape animates the layout into place
+    screenshot(page, "04_lineage_graph")
+
+    page.locator("#site-nav a", has_text="Data quality").click()
+    expect(page).to_have_url(f"{served_site.base_url}/data-quality.html")
+    counts = expected_test_counts(run_results)
+    assert counts["passed"] > 100
+    for key, css in (("passed", "passed"), ("warned", "warned"), ("failed", "failed")):
+        expect(page.locator(f"#test-summary .{css}-count")).to_have_text(str(counts[key]))
+    expect(page.locator("table.freshness tbody tr")).to_have_count(len(sources["results"]))
+    row = page.locator(f"tr[data-model='{MART_MODEL}']")
+    # A generic test belongs to the model it is attached to, a singular or unit test to the
+    # first model it reads.
+    tests_on_model = [
+        result
+        for result in run_results["results"]
+        if (
+            definition := manifest["nodes"].get(result["unique_id"])
+            or manifest["unit_tests"].get(result["unique_id"], {})
+        )
+        and definition.get("resource_type") in {"test", "unit_test"}
+        and (definition.get("attached_node") or definition["depends_on"]["nodes"][0])
+        == model["unique_id"]
+    ]
+    passed_on_model = sum(result["status"] == "pass" for result in tests_on_model)
+    expect(row.locator("td").nth(2)).to_have_text(str(passed_on_model))
+    screenshot(page, "05_data_quality")
+    page.locator("#attention, table.freshness").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "06_data_quality_full.png"), full_page=True)
+
+    page.locator("header nav a", has_text="Bus matrix").click()
+    expect(page.locator("#bus-matrix tbody tr").first).to_be_visible()
+    expect(page.locator("svg.erd").first).to_be_visible()
+    screenshot(page, "07_bus_matrix")
+    page.locator("svg.erd").first.screenshot(path=str(SCREENSHOTS / "08_star_schema.png"))
+    page.locator("header nav a", has_text="Documentation").click()
+    expect(page.get_by_text("Welcome!")).to_be_visible()
+    context.close()
+
+    assert f"{served_site.base_url}/index.html" in requested
+    elsewhere = [
+        url
+        for url in requested
+        if urlsplit(url).hostname != "127.0.0.1" and urlsplit(url).scheme not in {"data", "blob"}
+    ]
+    assert elsewhere == []
