@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -93,8 +92,6 @@ def run_dbt(
     result = DbtResult(command=command, returncode=completed.returncode)
     if results_file.exists():
         summarise_run_results(results_file, result)
-        if args[0] == "build":
-            shutil.copyfile(results_file, paths.last_build_results)
     elif completed.returncode != 0:
         # dbt failed before running any node (bad profile, locked file, parse error):
         # its last lines say why.

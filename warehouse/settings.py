@@ -41,11 +41,6 @@ class Paths:
         return self.data_dir / "dbt" / "target"
 
     @property
-    def last_build_results(self) -> Path:
-        # `dbt docs generate` overwrites run_results.json: the last build's results are kept here.
-        return self.dbt_target_dir / "last_build_results.json"
-
-    @property
     def dbt_log_dir(self) -> Path:
         return self.data_dir / "dbt" / "logs"
 

@@ -74,7 +74,11 @@ def read_status(paths: Paths) -> WarehouseStatus:
                 """
             ).fetchall()
         )
-    status.last_build, status.last_build_at = last_build_results(paths.last_build_results)
+    # The docs site runs its dbt commands in a target folder of its own, so run_results.json
+    # here is always the last build's.
+    status.last_build, status.last_build_at = last_build_results(
+        paths.dbt_target_dir / "run_results.json"
+    )
     return status
 
 
