@@ -22,7 +22,8 @@ help:
 	@echo "make demo   simulate Larkspur, load every source, dbt build, docs, summary"
 	@echo "make test   ruff, sqlfluff and pytest (which runs simulate -> load -> dbt build)"
 	@echo "make lint   ruff and sqlfluff only;  make format   fix what they can"
-	@echo "make bench  benchmarks at scale factor SF (default $(SF)) over DAYS (default 30)"
+	@echo "make bench  benchmarks at scale factor SF (default $(SF); 1 = a year of a mid-size"
+	@echo "            retailer) over DAYS (default 365); simulations are cached in .bench-cache"
 	@echo "make clean  remove the environment, the data folder and dbt artefacts"
 
 $(UV):
@@ -56,7 +57,8 @@ format: setup
 		models snapshots analyses tests/data_tests
 
 bench: setup
-	$(VENV_BIN)/python -m benchmarks.run --scale $(SF) --days $(or $(DAYS),30)
+	$(VENV_BIN)/python -m benchmarks.run --scale $(SF) --days $(or $(DAYS),365) \
+		--simulation-cache .bench-cache
 
 clean:
 	rm -rf .venv .tools data target logs

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks.run import main
+from benchmarks.run import DEFAULT_POSTGRES_URL, Bench, main
 from tests.conftest import services_required
 
 pytestmark = pytest.mark.e2e
@@ -186,3 +186,42 @@ def test_a_used_data_folder_is_refused(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["--scale", "0.001", "--days", "1", "--data-dir", str(tmp_path)]) == 1
     assert "is not empty" in capsys.readouterr().err
     assert (tmp_path / "something").read_text() == "precious"
+
+
+def test_a_cached_simulation_is_copied_not_simulated_again(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = Bench(tmp_path / "first", DEFAULT_POSTGRES_URL, cache)
+    simulated = first._simulate(scale=0.001, days=2, seed=7)
+    receipt = json.loads((cache / "sf0.001_2d_seed7" / "simulation.json").read_text())
+    assert receipt["name"] == "simulate"
+    assert receipt["result"] == simulated
+
+    second = Bench(tmp_path / "second", DEFAULT_POSTGRES_URL, cache)
+    copied = second._simulate(scale=0.001, days=2, seed=7)
+    assert copied == simulated
+    # the copy's time and memory are the original simulation's, not the copy's
+    assert second.steps[0].wall_seconds == first.steps[0].wall_seconds
+    first_files = {
+        path.relative_to(tmp_path / "first"): path.read_bytes()
+        for path in (tmp_path / "first" / "sources").rglob("*")
+        if path.is_file()
+    }
+    second_files = {
+        path.relative_to(tmp_path / "second"): path.read_bytes()
+        for path in (tmp_path / "second" / "sources").rglob("*")
+        if path.is_file()
+    }
+    assert len(first_files) > 3
+    assert second_files == first_files
+
+
+def test_an_unfinished_cached_simulation_is_simulated_again(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    # a simulation cut off before its receipt was written: half a folder, no simulation.json
+    (cache / "sf0.001_1d_seed7" / "sources").mkdir(parents=True)
+    (cache / "sf0.001_1d_seed7" / "sources" / "partial.tmp").write_text("cut off")
+    bench = Bench(tmp_path / "data", DEFAULT_POSTGRES_URL, cache)
+    result = bench._simulate(scale=0.001, days=1, seed=7)
+    assert result["rows"]["shop.orders"] > 0
+    assert not (cache / "sf0.001_1d_seed7" / "sources" / "partial.tmp").exists()
+    assert (cache / "sf0.001_1d_seed7" / "simulation.json").exists()
