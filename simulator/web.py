@@ -220,6 +220,11 @@ def _converting_session(
     earliest = world.day_start(world.day_of(order.ordered_at))
     # A session that would have started before midnight is compressed into the order's day.
     while gaps and order.ordered_at - sum(gaps) < earliest:
+        if max(gaps) == 1:
+            # ordered within seconds of midnight: not even one second per step is left, so the
+            # whole visit happens at the order's second (halving would never get below 1)
+            gaps = [0] * len(gaps)
+            break
         gaps = [max(1, gap // 2) for gap in gaps]
     moment = order.ordered_at - sum(gaps)
     user_agent = rng.choice(USER_AGENTS)
