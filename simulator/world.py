@@ -7,6 +7,7 @@ import math
 import random
 import sqlite3
 import string
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -150,7 +151,8 @@ def random_uuid(rng: random.Random) -> str:
 def iso(epoch: int, offset_minutes: int | None = None) -> str:
     """ISO 8601 with an offset: `Z` for UTC, or the given local offset for the same instant."""
     if offset_minutes is None:
-        return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # time.gmtime is about three times faster than a datetime, and this runs per event
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
     zone = timezone(timedelta(minutes=offset_minutes))
     return datetime.fromtimestamp(epoch, zone).isoformat()
 

@@ -241,7 +241,7 @@ def docs(
     target: TargetOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Generate the docs site (dbt docs, data quality, bus matrix) as static files."""
+    """Generate the docs site (dbt docs, data quality, bus matrix, ER diagrams) as static files."""
     paths = instance(data_dir)
     from warehouse.docs_site import build_site, site_server
 

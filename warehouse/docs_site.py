@@ -7,8 +7,9 @@
   Content-Security-Policy keeps anything else, such as an image in a model description, local).
 - ``data-quality.html``: per model, its tests passed / warned / failed with failing-row counts
   from the last build's ``run_results.json``, and source freshness from ``sources.json``.
-- ``bus-matrix.html``: facts x conformed dimensions from the ``relationships`` tests between
-  mart models, and one entity-relationship diagram (inline SVG) per star schema.
+- ``bus-matrix.html``: facts x conformed dimensions, and ``erd.html``: one entity-relationship
+  diagram (inline SVG) per mart, both from dbterd's reading of the ``relationships`` tests
+  (`warehouse.erd`); ``erd/<mart>.mmd`` and ``erd/<mart>.dbml`` hold dbterd's text of each.
 
 dbt's docs and freshness commands run with their own target folder (`<data_dir>/dbt/docs`):
 both write ``run_results.json``, and the build's copy must survive for this page and for
@@ -27,14 +28,29 @@ from datetime import UTC, datetime
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from warehouse.dbt import dbt_command, dbt_environment
+from warehouse.erd import (
+    ERD_FOLDER,
+    ERD_PAGE,
+    ERD_STYLE,
+    build_erd,
+    model_href,
+    render_bus_matrix,
+    render_erd_page,
+)
 from warehouse.errors import WarehouseError
 from warehouse.settings import PROJECT_DIR, Paths
 
 DATA_QUALITY_PAGE = "data-quality.html"
 BUS_MATRIX_PAGE = "bus-matrix.html"
+SITE_PAGES = (
+    ("index.html", "Documentation"),
+    (DATA_QUALITY_PAGE, "Data quality"),
+    (BUS_MATRIX_PAGE, "Bus matrix"),
+    (ERD_PAGE, "ER diagrams"),
+)
 
 # The browser enforces this for every copy of the site: scripts, styles, fonts and images may
 # come only from the page itself (inline, data: URIs) or its own host.
@@ -73,14 +89,18 @@ EXTERNAL_HOSTS_IN_DBT_PAGE = (
     "fuzzed.getdbt.com",
 )
 
+# Right of dbt's logo (some 125 px wide), over the start of dbt's header (from 300 px), whose
+# search box SITE_NAV_ROOM moves right to make room.
 SITE_NAV_STYLE = (
-    "position:fixed;top:24px;left:150px;z-index:10000;display:flex;gap:6px;"
-    "font:600 13px/1 -apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,sans-serif"
+    "position:fixed;top:25px;left:140px;z-index:10000;display:flex;gap:4px;"
+    "font:600 12px/1 -apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,sans-serif"
 )
 SITE_NAV_LINK_STYLE = (
     "background:#fff;color:#0f3a5a;border:1px solid #c9d3dd;border-radius:14px;"
-    "padding:7px 12px;text-decoration:none;box-shadow:0 1px 3px rgba(0,0,0,.12)"
+    "padding:7px 8px;text-decoration:none;box-shadow:0 1px 3px rgba(0,0,0,.12)"
 )
+SITE_NAV_LABELS = {ERD_PAGE: "ERDs"}
+SITE_NAV_ROOM = "<style>.app-header .app-frame{padding-left:100px}</style>"
 
 TEST_STATUSES_PASSED = {"pass"}
 TEST_STATUSES_FAILED = {"fail", "error", "runtime error"}
@@ -97,7 +117,7 @@ def build_site(paths: Paths, *, target: str | None = None, quiet: bool = False) 
     """Generate the docs site into ``paths.docs_dir`` and return its ``index.html``.
 
     Runs ``dbt docs generate --static`` and ``dbt source freshness`` (a freshness failure is
-    shown on the data-quality page, not raised), then writes the three pages.
+    shown on the data-quality page, not raised), then writes the four pages and dbterd's text.
     """
     target_dir = docs_target_dir(paths)
     generated = run_dbt_into(["docs", "generate", "--static"], paths, target_dir, target, quiet)
@@ -116,8 +136,6 @@ def build_site(paths: Paths, *, target: str | None = None, quiet: bool = False) 
         freshness_problem = "dbt source freshness did not run: " + last_lines(freshness, 2)
 
     manifest = read_json(target_dir / "manifest.json")
-    catalog_file = target_dir / "catalog.json"
-    catalog = read_json(catalog_file) if catalog_file.exists() else {}
     results_file = paths.dbt_target_dir / "run_results.json"
     run_results = read_json(results_file) if results_file.exists() else None
     sources = read_json(sources_file) if sources_file.exists() else None
@@ -128,8 +146,17 @@ def build_site(paths: Paths, *, target: str | None = None, quiet: bool = False) 
     write_atomically(index, localise_dbt_page(static_page.read_text(encoding="utf-8")))
     report = summarise_data_quality(manifest, run_results, sources, freshness_problem)
     write_atomically(paths.docs_dir / DATA_QUALITY_PAGE, render_data_quality(report, now))
-    stars = star_schemas(manifest, catalog)
-    write_atomically(paths.docs_dir / BUS_MATRIX_PAGE, render_bus_matrix(stars, now))
+    site_erd = build_erd(target_dir, manifest, paths.docs_dir / ERD_FOLDER)
+    matrix_subtitle = "Which business processes (facts) share which dimensions"
+    write_atomically(
+        paths.docs_dir / BUS_MATRIX_PAGE,
+        page("Bus matrix", matrix_subtitle, render_bus_matrix(site_erd.erd), now, ERD_STYLE),
+    )
+    erd_subtitle = "How the tables of each mart's star schema join"
+    write_atomically(
+        paths.docs_dir / ERD_PAGE,
+        page("ER diagrams", erd_subtitle, render_erd_page(site_erd.stars), now, ERD_STYLE),
+    )
     return index
 
 
@@ -185,11 +212,14 @@ def localise_dbt_page(page: str) -> str:
         page = page.replace(original, replacement)
     policy = f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
     # The policy must precede the first script; the charset declaration stays first.
-    page = page.replace('<meta charset="utf-8">', '<meta charset="utf-8">' + policy, 1)
+    page = page.replace(
+        '<meta charset="utf-8">', '<meta charset="utf-8">' + policy + SITE_NAV_ROOM, 1
+    )
     page = page.replace("<title>dbt Docs</title>", "<title>Larkspur warehouse docs</title>", 1)
     links = "".join(
-        f'<a href="{href}" style="{SITE_NAV_LINK_STYLE}">{label}</a>'
-        for href, label in ((DATA_QUALITY_PAGE, "Data quality"), (BUS_MATRIX_PAGE, "Bus matrix"))
+        f'<a href="{href}" style="{SITE_NAV_LINK_STYLE}" title="{label}">'
+        f"{SITE_NAV_LABELS.get(href, label)}</a>"
+        for href, label in SITE_PAGES[1:]
     )
     # Outside dbt's Angular view, so that the app's templates stay untouched.
     return page.replace(
@@ -470,22 +500,15 @@ pre{white-space:pre-wrap;font-size:12px;background:#f0f3f6;padding:6px;margin:4p
 """
 
 
-def page(title: str, subtitle: str, body: str, generated_at: datetime) -> str:
+def page(title: str, subtitle: str, body: str, generated_at: datetime, style: str = "") -> str:
     """A site page: header with navigation, body, and when it was generated."""
-    links = "".join(
-        f'<a href="{href}">{label}</a>'
-        for href, label in (
-            ("index.html", "Documentation"),
-            (DATA_QUALITY_PAGE, "Data quality"),
-            (BUS_MATRIX_PAGE, "Bus matrix"),
-        )
-    )
+    links = "".join(f'<a href="{href}">{label}</a>' for href, label in SITE_PAGES)
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f'<link rel="icon" href="{FAVICON}">'
-        f"<title>{html.escape(title)} · Larkspur</title><style>{PAGE_STYLE}</style></head>"
+        f"<title>{html.escape(title)} · Larkspur</title><style>{PAGE_STYLE}{style}</style></head>"
         f"<body><header><nav>{links}</nav><h1>{html.escape(title)}</h1>"
         f"<p>{subtitle} · page generated {format_time(generated_at)}</p></header>"
         f"<main>{body}</main></body></html>"
@@ -507,8 +530,7 @@ def badge(status: str | None) -> str:
 
 def model_link(unique_id: str, name: str) -> str:
     """A link to the node's page in dbt's docs."""
-    kind = unique_id.split(".", 1)[0]
-    return f'<a href="index.html#!/{kind}/{html.escape(unique_id)}">{html.escape(name)}</a>'
+    return f'<a href="{model_href(unique_id)}">{html.escape(name)}</a>'
 
 
 def render_data_quality(report: DataQualityReport, generated_at: datetime) -> str:
@@ -646,232 +668,18 @@ def render_node_row(node: NodeQuality) -> str:
     )
 
 
-# --- bus matrix and star schemas ------------------------------------------------------------
-
-
-@dataclass
-class Column:
-    name: str
-    data_type: str
-
-
-@dataclass
-class Table:
-    unique_id: str
-    name: str
-    group: str
-    columns: list[Column]
-
-
-@dataclass
-class StarSchema:
-    """A fact and the dimensions its relationships tests point at: {dimension: [(fk, pk)]}."""
-
-    fact: Table
-    dimensions: dict[str, list[tuple[str, str]]]
-
-
-@dataclass
-class StarSchemas:
-    stars: list[StarSchema]
-    tables: dict[str, Table]
-
-
-def star_schemas(manifest: dict[str, Any], catalog: dict[str, Any]) -> StarSchemas:
-    """Facts and their dimensions, from `relationships` tests between mart models."""
-    nodes = manifest.get("nodes", {})
-
-    def is_mart(unique_id: str) -> bool:
-        definition = nodes.get(unique_id, {})
-        return definition.get("resource_type") == "model" and "marts" in definition.get("fqn", [])
-
-    links: dict[str, dict[str, list[tuple[str, str]]]] = defaultdict(lambda: defaultdict(list))
-    for definition in nodes.values():
-        metadata = definition.get("test_metadata") or {}
-        if metadata.get("name") != "relationships":
-            continue
-        child = definition.get("attached_node")
-        parents = [n for n in definition.get("depends_on", {}).get("nodes", []) if n != child]
-        if not child or len(parents) != 1 or not (is_mart(child) and is_mart(parents[0])):
-            continue
-        if not nodes[child]["name"].startswith("fct_"):
-            continue
-        kwargs = metadata.get("kwargs", {})
-        pair = (kwargs.get("column_name") or definition.get("column_name"), kwargs.get("field"))
-        if pair not in links[child][parents[0]]:
-            links[child][parents[0]].append(pair)
-
-    tables: dict[str, Table] = {}
-
-    def table(unique_id: str) -> Table:
-        if unique_id not in tables:
-            definition = nodes[unique_id]
-            tables[unique_id] = Table(
-                unique_id=unique_id,
-                name=definition["name"],
-                group=node_group(definition),
-                columns=table_columns(definition, catalog.get("nodes", {}).get(unique_id)),
-            )
-        return tables[unique_id]
-
-    stars = [
-        StarSchema(
-            fact=table(fact_id),
-            dimensions={table(dim_id).unique_id: pairs for dim_id, pairs in sorted(dims.items())},
-        )
-        for fact_id, dims in links.items()
-    ]
-    stars.sort(key=lambda star: (star.fact.group, star.fact.name))
-    return StarSchemas(stars=stars, tables=tables)
-
-
-def table_columns(definition: dict[str, Any], catalog_entry: dict[str, Any] | None) -> list[Column]:
-    """Columns in table order from the catalog, else the documented ones from the manifest."""
-    if catalog_entry and catalog_entry.get("columns"):
-        ordered = sorted(catalog_entry["columns"].values(), key=lambda column: column["index"])
-        return [Column(column["name"], column.get("type") or "") for column in ordered]
-    return [
-        Column(column["name"], column.get("data_type") or "")
-        for column in definition.get("columns", {}).values()
-    ]
-
-
-def render_bus_matrix(schemas: StarSchemas, generated_at: datetime) -> str:
-    """The bus-matrix page: the matrix, then one diagram per star schema."""
-    subtitle = "Which business processes (facts) share which dimensions"
-    if not schemas.stars:
-        body = "<p>No relationships tests between mart facts and dimensions yet.</p>"
-        return page("Bus matrix", subtitle, body, generated_at)
-    usage = Counter(dim for star in schemas.stars for dim in star.dimensions)
-    dimensions = sorted(usage, key=lambda dim: (-usage[dim], schemas.tables[dim].name))
-    head = "".join(
-        f'<th title="used by {usage[dim]} facts">{html.escape(schemas.tables[dim].name)}'
-        f"{' ★' if usage[dim] > 1 else ''}</th>"
-        for dim in dimensions
-    )
-    rows = "".join(
-        f"<tr><td>{model_link(star.fact.unique_id, star.fact.name)}"
-        f'<div class="muted">{html.escape(star.fact.group)}</div></td>'
-        + "".join(
-            '<td class="cell">'
-            + (
-                '✔<div class="muted">'
-                + html.escape(", ".join(fk for fk, _ in star.dimensions[dim]))
-                + "</div>"
-                if dim in star.dimensions
-                else ""
-            )
-            + "</td>"
-            for dim in dimensions
-        )
-        + "</tr>"
-        for star in schemas.stars
-    )
-    diagrams = "".join(
-        f'<h3 id="{html.escape(star.fact.name)}">{html.escape(star.fact.name)}</h3>'
-        + render_star_svg(star, schemas.tables)
-        for star in schemas.stars
-    )
-    body = (
-        "<p>Rows are facts, columns are dimensions; a tick means the fact's foreign key is "
-        "tested to match the dimension. ★ marks a conformed dimension (shared by facts).</p>"
-        '<div style="overflow-x:auto"><table id="bus-matrix"><thead><tr><th>fact</th>'
-        f"{head}</tr></thead><tbody>{rows}</tbody></table></div>"
-        "<h2>Star schemas</h2>"
-        '<p class="muted">Key columns are bold; lines join a foreign key to its dimension.</p>'
-        f"{diagrams}"
-    )
-    return page("Bus matrix", subtitle, body, generated_at)
-
-
-BOX_WIDTH = 270
-ROW_HEIGHT = 17
-HEADER_HEIGHT = 26
-COLUMN_GAP = 130
-BOX_GAP = 24
-
-
-def render_star_svg(star: StarSchema, tables: dict[str, Table]) -> str:
-    """One star schema as inline SVG: the fact in the middle, dimensions left and right."""
-    fact_keys = {fk for pairs in star.dimensions.values() for fk, _ in pairs}
-    left_x, fact_x, right_x = 10, 10 + BOX_WIDTH + COLUMN_GAP, 10 + 2 * (BOX_WIDTH + COLUMN_GAP)
-    boxes: list[str] = []
-    edges: list[str] = []
-    fact_rows = {column.name: index for index, column in enumerate(star.fact.columns)}
-    fact_y = 10
-    boxes.append(svg_box(star.fact, fact_x, fact_y, fact_keys, "#0f3a5a"))
-    column_bottoms = {left_x: 10, right_x: 10}
-    for position, (dim_id, pairs) in enumerate(star.dimensions.items()):
-        dimension = tables[dim_id]
-        x = left_x if position % 2 == 0 else right_x
-        y = column_bottoms[x]
-        keys = {pk for _, pk in pairs}
-        boxes.append(svg_box(dimension, x, y, keys, "#3d6b8c"))
-        column_bottoms[x] = y + box_height(dimension) + BOX_GAP
-        dim_rows = {column.name: index for index, column in enumerate(dimension.columns)}
-        for fk, pk in pairs:
-            start_y = row_middle(fact_y, fact_rows.get(fk))
-            end_y = row_middle(y, dim_rows.get(pk))
-            start_x = fact_x if x == left_x else fact_x + BOX_WIDTH
-            end_x = x + BOX_WIDTH if x == left_x else x
-            bend = (start_x + end_x) / 2
-            edges.append(
-                f'<path d="M{start_x},{start_y} C{bend},{start_y} {bend},{end_y} {end_x},{end_y}" '
-                'fill="none" stroke="#7a8ea3" stroke-width="1.5"/>'
-                f'<circle cx="{end_x}" cy="{end_y}" r="3.5" fill="#7a8ea3"/>'
-            )
-    width = right_x + BOX_WIDTH + 10
-    height = max(*column_bottoms.values(), fact_y + box_height(star.fact) + BOX_GAP)
-    return (
-        f'<svg class="erd" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="star schema of {html.escape(star.fact.name)}" '
-        'style="background:#fff;max-width:100%;height:auto" '
-        'font-family="-apple-system,Segoe UI,Roboto,sans-serif" font-size="12">'
-        + "".join(edges)
-        + "".join(boxes)
-        + "</svg>"
-    )
-
-
-def box_height(table: Table) -> int:
-    return HEADER_HEIGHT + ROW_HEIGHT * max(len(table.columns), 1) + 6
-
-
-def row_middle(box_y: int, row: int | None) -> float:
-    """The vertical middle of a column's row, or of the header when the column is unknown."""
-    if row is None:
-        return box_y + HEADER_HEIGHT / 2
-    return box_y + HEADER_HEIGHT + ROW_HEIGHT * row + ROW_HEIGHT / 2 + 3
-
-
-def svg_box(table: Table, x: int, y: int, keys: set[str], colour: str) -> str:
-    """A table as a box: its name on a coloured header, one line per column."""
-    height = box_height(table)
-    lines = [
-        f'<rect x="{x}" y="{y}" width="{BOX_WIDTH}" height="{height}" rx="5" fill="#fff" '
-        f'stroke="{colour}" stroke-width="1.5"/>',
-        f'<rect x="{x}" y="{y}" width="{BOX_WIDTH}" height="{HEADER_HEIGHT}" rx="5" '
-        f'fill="{colour}"/>',
-        f'<text x="{x + 10}" y="{y + 17}" fill="#fff" font-weight="700" font-size="13">'
-        f"{html.escape(table.name)}</text>",
-    ]
-    for index, column in enumerate(table.columns):
-        baseline = y + HEADER_HEIGHT + ROW_HEIGHT * index + 15
-        weight = ' font-weight="700"' if column.name in keys else ""
-        lines.append(
-            f'<text x="{x + 10}" y="{baseline}"{weight}>{html.escape(column.name)}</text>'
-            f'<text x="{x + BOX_WIDTH - 10}" y="{baseline}" text-anchor="end" fill="#7a8ea3">'
-            f"{html.escape(column.data_type.lower()[:18])}</text>"
-        )
-    return "".join(lines)
-
-
 # --- serving ---------------------------------------------------------------------------------
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
     """Serves the site's files without a log line per request."""
+
+    # dbterd's Mermaid and DBML text opens in the browser, ready to copy, instead of downloading.
+    extensions_map: ClassVar[dict[str, str]] = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".mmd": "text/plain; charset=utf-8",
+        ".dbml": "text/plain; charset=utf-8",
+    }
 
     def log_message(self, format: str, *args: Any) -> None:
         return

@@ -1,4 +1,4 @@
-"""The data-quality and bus-matrix builders on small hand-written dbt artefacts."""
+"""The data-quality page builder on small hand-written dbt artefacts."""
 
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ import pytest
 
 from warehouse.docs_site import (
     localise_dbt_page,
-    render_bus_matrix,
     render_data_quality,
     site_server,
-    star_schemas,
     summarise_data_quality,
 )
 from warehouse.errors import WarehouseError
@@ -164,28 +162,6 @@ def test_page_without_a_build_or_freshness_says_what_to_do() -> None:
     assert "dbt source freshness did not run: x" in page
 
 
-def test_bus_matrix_links_facts_to_dimensions() -> None:
-    catalog = {
-        "nodes": {
-            FCT: {
-                "columns": {
-                    "customer_sk": {"name": "customer_sk", "type": "VARCHAR", "index": 2},
-                    "order_sk": {"name": "order_sk", "type": "VARCHAR", "index": 1},
-                }
-            }
-        }
-    }
-    schemas = star_schemas(MANIFEST, catalog)
-
-    [star] = schemas.stars
-    assert star.fact.name == "fct_orders"
-    assert [column.name for column in star.fact.columns] == ["order_sk", "customer_sk"]
-    assert star.dimensions == {DIM: [("customer_sk", "customer_sk")]}
-    page = render_bus_matrix(schemas, NOW)
-    assert page.count('<svg class="erd"') == 1
-    assert ">dim_customer</th>" in page
-
-
 def test_dbt_page_loses_its_external_requests() -> None:
     template = Path(dbt.__path__[0]) / "task" / "docs" / "index.html"
     page = localise_dbt_page(template.read_text(encoding="utf-8"))
@@ -195,6 +171,7 @@ def test_dbt_page_loses_its_external_requests() -> None:
     assert "${require(" not in page
     assert 'http-equiv="Content-Security-Policy"' in page
     assert '<nav id="site-nav"' in page and 'href="data-quality.html"' in page
+    assert 'href="bus-matrix.html"' in page and 'href="erd.html"' in page
 
 
 def test_busy_port_is_a_clear_error(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The docs site in a real browser: search, a model page, lineage, the data-quality page.
+"""The docs site in a real browser: search, a model page, lineage, data quality, the bus matrix
+and the star-schema ERDs.
 
 Uses Debian's Chromium (`apt-get install chromium`), never a browser that Playwright downloads.
 """
@@ -18,6 +19,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import BuiltWarehouse, services_required
+from tests.docs.test_erd import MART_RELATIONSHIPS, STAR_ENTITIES
 from warehouse.docs_site import build_site, docs_target_dir, site_server
 from warehouse.settings import PROJECT_DIR
 
@@ -111,6 +113,14 @@ def test_stakeholder_walks_through_the_site(
     page.goto(f"{served_site.base_url}/index.html")
     expect(page.get_by_text("Welcome!")).to_be_visible()
     expect(page.locator("#site-nav a", has_text="Data quality")).to_be_visible()
+    expect(page.locator("#site-nav a[href='erd.html']")).to_be_visible()
+    # The site's links sit between dbt's logo and its search box, covering neither.
+    nav = page.locator("#site-nav").bounding_box()
+    search_box = page.locator("input[ng-model='search.query']").bounding_box()
+    logo = page.locator(".logo svg, .logo img").first.bounding_box()
+    assert nav and search_box and logo
+    assert logo["x"] + logo["width"] <= nav["x"]
+    assert nav["x"] + nav["width"] <= search_box["x"]
     screenshot(page, "01_overview")
 
     page.fill("input[ng-model='search.query']", MART_MODEL)
@@ -166,12 +176,30 @@ def test_stakeholder_walks_through_the_site(
     page.screenshot(path=str(SCREENSHOTS / "06_data_quality_full.png"), full_page=True)
 
     page.locator("header nav a", has_text="Bus matrix").click()
-    expect(page.locator("#bus-matrix tbody tr").first).to_be_visible()
-    expect(page.locator("svg.erd").first).to_be_visible()
+    expect(page).to_have_url(f"{served_site.base_url}/bus-matrix.html")
+    facts = {name for names in STAR_ENTITIES.values() for name in names if name.startswith("fct_")}
+    expect(page.locator("#bus-matrix tbody tr")).to_have_count(len(facts))
+    expect(page.locator("tr[data-fact='fct_order_lines'] td.cell", has_text="✔")).to_have_count(5)
     screenshot(page, "07_bus_matrix")
-    page.locator("svg.erd").first.screenshot(path=str(SCREENSHOTS / "08_star_schema.png"))
-    page.locator("header nav a", has_text="Documentation").click()
-    expect(page.get_by_text("Welcome!")).to_be_visible()
+
+    page.locator("header nav a", has_text="ER diagrams").click()
+    expect(page).to_have_url(f"{served_site.base_url}/erd.html")
+    expect(page.locator("svg.erd")).to_have_count(len(STAR_ENTITIES))
+    expect(page.locator("#erd-legend")).to_be_visible()
+    screenshot(page, "08_erd_page")
+    for number, (mart, names) in enumerate(sorted(STAR_ENTITIES.items()), start=9):
+        diagram = page.locator(f"svg.erd[data-mart='{mart}']")
+        diagram.scroll_into_view_if_needed()
+        expect(diagram).to_be_visible()
+        for name in names:
+            expect(diagram.locator(f"a.entity[data-entity='{name}']")).to_be_visible()
+        lines = [rel for rel in MART_RELATIONSHIPS if {rel[0], rel[2]} <= names]
+        expect(diagram.locator("g.relationship")).to_have_count(len(lines))
+        diagram.screenshot(path=str(SCREENSHOTS / f"{number:02d}_erd_{mart}.png"))
+    # A box opens its model's page in dbt's docs.
+    page.locator(f"svg.erd[data-mart='finance'] a.entity[data-entity='{MART_MODEL}']").click()
+    expect(page).to_have_url(f"{served_site.base_url}/index.html#!/model/{model['unique_id']}")
+    expect(page.locator("h1").first).to_contain_text(MART_MODEL)
     context.close()
 
     assert f"{served_site.base_url}/index.html" in requested

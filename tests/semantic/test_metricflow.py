@@ -1,0 +1,399 @@
+"""The MetricFlow semantic layer over the session's demo warehouse (`built_warehouse`).
+
+`mf validate-configs` and `mf query` run against the DuckDB file `warehouse demo` built, with
+the semantic manifest its dbt build wrote. Every metric queried is compared with what the
+stakeholders' own queries (analyses/, as the demo's docs step compiled them) or a plain SQL
+query on the marts return: sums to the cent, ratios to 1e-9.
+
+`mf` reads the semantic manifest from `<dbt project>/target/semantic_manifest.json`, a path it
+does not let you change, while the demo writes its dbt artefacts to `<data dir>/dbt/target` and
+tests never write into the repository. So the tests point `mf` at a scratch folder that links
+the project's files and holds a copy of the demo's manifest in its own target/.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from tests.conftest import BuiltWarehouse
+from warehouse.docs_site import docs_target_dir
+from warehouse.settings import PROJECT_DIR, TELEMETRY_OFF
+
+pytestmark = pytest.mark.e2e
+
+RUN_MF = Path(__file__).with_name("run_mf.py")
+# What `mf` needs of the project: dbt_project.yml, profiles.yml; the rest keeps it a faithful
+# copy should `mf` ever parse the project itself.
+PROJECT_LINKS = (
+    "dbt_project.yml",
+    "profiles.yml",
+    "models",
+    "macros",
+    "seeds",
+    "snapshots",
+    "analyses",
+    "tests",
+)
+# The metrics of issue #6 and their MetricFlow types.
+METRIC_TYPES = {
+    "net_revenue": "simple",
+    "average_order_value": "ratio",
+    "refund_rate": "ratio",
+    "ad_spend": "simple",
+    "roas": "ratio",
+    "cac": "ratio",
+    "conversion_rate": "ratio",
+    "on_time_delivery_rate": "ratio",
+    "average_transit_days": "simple",
+    "cost_per_shipment": "ratio",
+}
+# The metrics whose description is a business definition of models/docs (doc block name).
+DOC_BLOCKS = {
+    "net_revenue": "net_revenue",
+    "refund_rate": "refund_rate",
+    "roas": "roas",
+    "cac": "cac",
+    "conversion_rate": "conversion_rate",
+    "on_time_delivery_rate": "on_time_rate",
+}
+VALIDATION_STEPS = (
+    "the semantics of built manifest",
+    "semantic models against data warehouse",
+    "dimensions against data warehouse",
+    "entities against data warehouse",
+    "measures against data warehouse",
+    "metrics against data warehouse",
+)
+RATIO_TOLERANCE = 1e-9
+
+
+def mf_query(csv_name: str, metrics: Iterable[str], group_by: Iterable[str]) -> list[str]:
+    return [
+        "query",
+        "--metrics",
+        ",".join(metrics),
+        "--group-by",
+        ",".join(group_by),
+        "--csv",
+        csv_name,
+    ]
+
+
+# One `mf` command per assertion group; they all run in one process (see run_mf.py).
+MF_COMMANDS = {
+    "validate": ["validate-configs", "--show-all"],
+    "revenue_by_country": mf_query(
+        "revenue_by_country.csv", ["net_revenue"], ["metric_time__month", "geography__country_code"]
+    ),
+    "monthly": mf_query(
+        "monthly.csv",
+        [
+            "net_revenue",
+            "orders",
+            "average_order_value",
+            "refund_rate",
+            "conversion_rate",
+            "ad_spend",
+        ],
+        ["metric_time__month"],
+    ),
+    "channels": mf_query(
+        "channels.csv",
+        ["ad_spend", "last_touch_net_revenue", "new_customers", "roas", "cac"],
+        ["metric_time__month", "channel"],
+    ),
+    "carriers": mf_query(
+        "carriers.csv",
+        ["shipments", "on_time_delivery_rate", "average_transit_days", "cost_per_shipment"],
+        ["warehouse__warehouse_code", "carrier__carrier_name"],
+    ),
+}
+
+
+@dataclass(frozen=True)
+class MfRun:
+    """The `mf` commands' results and where their CSV files are."""
+
+    project_dir: Path
+    results: dict[str, dict[str, Any]]
+
+    def output(self, name: str) -> str:
+        return self.results[name]["output"]
+
+    def rows(self, name: str) -> list[dict[str, str]]:
+        """The CSV an `mf query` wrote; fails with its output when it did not succeed."""
+        result = self.results[name]
+        assert result["exit_code"] == 0, result["output"][-3000:]
+        with (self.project_dir / f"{name}.csv").open(newline="", encoding="utf-8") as file:
+            return list(csv.DictReader(file))
+
+
+@pytest.fixture(scope="module")
+def demo(built_warehouse: BuiltWarehouse) -> BuiltWarehouse:
+    assert built_warehouse.returncode == 0, built_warehouse.output[-4000:]
+    return built_warehouse
+
+
+@pytest.fixture(scope="module")
+def semantic_manifest(demo: BuiltWarehouse) -> dict[str, Any]:
+    path = demo.paths.dbt_target_dir / "semantic_manifest.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def mf_run(demo: BuiltWarehouse, tmp_path_factory: pytest.TempPathFactory) -> MfRun:
+    project_dir = tmp_path_factory.mktemp("mf_project")
+    for name in PROJECT_LINKS:
+        (project_dir / name).symlink_to(PROJECT_DIR / name)
+    (project_dir / "target").mkdir()
+    shutil.copy(demo.paths.dbt_target_dir / "semantic_manifest.json", project_dir / "target")
+    commands_file = project_dir / "commands.json"
+    commands_file.write_text(json.dumps(MF_COMMANDS), encoding="utf-8")
+    results_file = project_dir / "results.json"
+    environment = {
+        **os.environ,
+        **TELEMETRY_OFF,
+        # mf's own look-ups, explicit so that a developer's shell settings cannot redirect them
+        "DBT_PROJECT_DIR": str(project_dir),
+        "DBT_PROFILES_DIR": str(project_dir),
+        "DBT_TARGET": "dev",
+        "WAREHOUSE_DUCKDB_PATH": str(demo.paths.duckdb_path),
+    }
+    completed = subprocess.run(
+        [sys.executable, str(RUN_MF), str(commands_file), str(results_file)],
+        cwd=project_dir,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert completed.returncode == 0, (completed.stdout + completed.stderr)[-4000:]
+    return MfRun(project_dir, json.loads(results_file.read_text(encoding="utf-8")))
+
+
+def query(demo: BuiltWarehouse, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of a read-only query on the demo warehouse (closed at once: `mf` opens it too)."""
+    connection = duckdb.connect(str(demo.paths.duckdb_path), read_only=True)
+    try:
+        return connection.execute(sql).fetchall()
+    finally:
+        connection.close()
+
+
+def analysis_rows(demo: BuiltWarehouse, name: str) -> list[dict[str, Any]]:
+    """The rows of a stakeholder query in analyses/, as the demo's docs step compiled it."""
+    compiled = docs_target_dir(demo.paths) / "compiled" / "larkspur" / "analyses" / f"{name}.sql"
+    connection = duckdb.connect(str(demo.paths.duckdb_path), read_only=True)
+    try:
+        cursor = connection.execute(compiled.read_text(encoding="utf-8"))
+        columns = [column[0] for column in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        connection.close()
+
+
+def month(value: str | datetime) -> str:
+    """`2025-01-01` from mf's `2025-01-01 00:00:00` or a datetime/date."""
+    return str(value)[:10]
+
+
+def cents(value: str | Decimal | None) -> Decimal | None:
+    return None if value in (None, "") else Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def ratio(value: str | float | Decimal | None) -> float | None:
+    return None if value in (None, "") else float(value)
+
+
+def assert_ratios_equal(actual: dict[Any, float | None], expected: dict[Any, float | None]) -> None:
+    assert actual.keys() == expected.keys()
+    for key, value in expected.items():
+        if value is None:
+            assert actual[key] is None, key
+        else:
+            assert actual[key] == pytest.approx(value, abs=RATIO_TOLERANCE), key
+
+
+def test_validate_configs_passes_including_warehouse_checks(mf_run: MfRun) -> None:
+    result = mf_run.results["validate"]
+    assert result["exit_code"] == 0, result["output"][-3000:]
+    lines = {line.strip() for line in re.split(r"[\r\n]+", result["output"])}
+    for step in VALIDATION_STEPS:
+        assert f"✔ 🎉 Successfully validated {step} (ERRORS: 0, FUTURE_ERRORS: 0, WARNINGS: 0)" in (
+            lines
+        ), step
+    assert "Breaking issues" not in result["output"]
+
+
+def test_every_metric_is_defined_and_described(semantic_manifest: dict[str, Any]) -> None:
+    metrics = {metric["name"]: metric for metric in semantic_manifest["metrics"]}
+    assert {name: metrics[name]["type"] for name in METRIC_TYPES if name in metrics} == (
+        METRIC_TYPES
+    )
+    for name in METRIC_TYPES:
+        description = metrics[name]["description"]
+        # a sentence at least, and doc() rendered rather than left as Jinja
+        assert len(description.split()) >= 10, name
+        assert "{{" not in description, name
+    definitions = (PROJECT_DIR / "models" / "docs" / "_business_definitions.md").read_text()
+    for metric, block in DOC_BLOCKS.items():
+        found = re.search(r"{% docs " + block + r" %}(.*?){% enddocs %}", definitions, re.S)
+        assert found, block
+        assert found.group(1).strip() in metrics[metric]["description"], metric
+
+
+def test_net_revenue_by_month_and_country_equals_the_finance_analysis(
+    demo: BuiltWarehouse, mf_run: MfRun
+) -> None:
+    expected = {
+        (month(row["revenue_month"]), row["country_code"]): cents(row["net_revenue_eur"])
+        for row in analysis_rows(demo, "finance_net_revenue_by_month_and_country")
+    }
+    # fct_revenue_daily, which the analysis reads, names the unknown country 'unknown'.
+    actual = {
+        (month(row["metric_time__month"]), row["geography__country_code"] or "unknown"): cents(
+            row["net_revenue"]
+        )
+        for row in mf_run.rows("revenue_by_country")
+    }
+    assert len(expected) >= 10
+    assert actual == expected
+
+
+def by_month(demo: BuiltWarehouse, sql: str) -> dict[str, Any]:
+    """A query's (month, value) rows as a dict keyed by `2025-01-01`."""
+    return {month(key): value for key, value in query(demo, sql)}
+
+
+def filled(rows: dict[str, dict[str, str]], metric: str, convert: Any) -> dict[str, Any]:
+    """One metric of mf's rows, leaving out the rows where it is empty."""
+    return {key: convert(row[metric]) for key, row in rows.items() if row[metric] != ""}
+
+
+def test_monthly_metrics_equal_sql_on_the_marts(demo: BuiltWarehouse, mf_run: MfRun) -> None:
+    revenue = by_month(
+        demo,
+        "select date_trunc('month', order_date), sum(net_revenue_eur)"
+        " from finance.fct_revenue_daily group by 1",
+    )
+    orders = by_month(
+        demo,
+        "select date_trunc('month', order_date), count(distinct order_id)"
+        " from finance.fct_order_lines where not is_cancelled group by 1",
+    )
+    charges = by_month(
+        demo,
+        "select date_trunc('month', payment_date), sum(amount_eur)"
+        " from finance.fct_payments where is_succeeded group by 1",
+    )
+    refunds = by_month(
+        demo,
+        "select date_trunc('month', refund_date), sum(amount_eur)"
+        " from finance.fct_refunds where is_succeeded group by 1",
+    )
+    conversion = by_month(
+        demo,
+        "select date_trunc('month', session_date), count(*) filter (where has_order) / count(*)"
+        " from marketing.fct_sessions group by 1",
+    )
+    spend = by_month(
+        demo,
+        "select date_trunc('month', report_date), sum(spend_eur)"
+        " from marketing.fct_ad_spend_daily group by 1",
+    )
+    rows = {month(row["metric_time__month"]): row for row in mf_run.rows("monthly")}
+
+    assert len(revenue) >= 2
+    every_month = set().union(revenue, orders, charges, refunds, conversion, spend)
+    assert rows.keys() == every_month
+    assert filled(rows, "net_revenue", cents) == {key: cents(sum_) for key, sum_ in revenue.items()}
+    assert filled(rows, "orders", int) == orders
+    # ad_spend is 0, not empty, in a month without spend
+    assert filled(rows, "ad_spend", cents) == {key: cents(spend.get(key, 0)) for key in rows}
+    assert_ratios_equal(
+        filled(rows, "average_order_value", ratio),
+        {key: float(revenue[key] / orders[key]) for key in revenue.keys() & orders.keys()},
+    )
+    # a month with charges and no refund has a refund rate of 0
+    assert_ratios_equal(
+        filled(rows, "refund_rate", ratio),
+        {key: float(refunds.get(key, 0) / value) for key, value in charges.items() if value},
+    )
+    assert_ratios_equal(filled(rows, "conversion_rate", ratio), conversion)
+
+
+def test_roas_and_cac_by_channel_equal_the_marketing_analysis(
+    demo: BuiltWarehouse, mf_run: MfRun
+) -> None:
+    analysis = {
+        (month(row["activity_month"]), row["channel_code"]): row
+        for row in analysis_rows(demo, "marketing_roas_and_cac_by_channel_and_month")
+    }
+    rows = {
+        (month(row["metric_time__month"]), row["channel"]): row for row in mf_run.rows("channels")
+    }
+    assert rows.keys() == analysis.keys()
+    paid = [key for key, row in analysis.items() if row["roas"] is not None]
+    assert len(paid) >= 2, "the demo has no paid channel with spend"
+    for key, expected in analysis.items():
+        row = rows[key]
+        assert cents(row["ad_spend"] or 0) == cents(expected["spend_eur"]), key
+        assert cents(row["last_touch_net_revenue"] or 0) == cents(
+            expected["attributed_net_revenue_eur"]
+        ), key
+        assert int(row["new_customers"] or 0) == expected["new_customer_count"], key
+    # Where a channel spent and no order was credited to it, the analysis divides an empty sum
+    # and shows no ROAS; the metric says 0, which is what the definition gives.
+    assert_ratios_equal(
+        {key: ratio(row["roas"]) for key, row in rows.items()},
+        {
+            key: 0.0 if row["roas"] is None and row["spend_eur"] > 0 else ratio(row["roas"])
+            for key, row in analysis.items()
+        },
+    )
+    assert_ratios_equal(
+        {key: ratio(row["cac"]) for key, row in rows.items()},
+        {key: ratio(row["cac_eur"]) for key, row in analysis.items()},
+    )
+
+
+def test_delivery_metrics_by_carrier_equal_the_logistics_analysis(
+    demo: BuiltWarehouse, mf_run: MfRun
+) -> None:
+    analysis = {
+        (row["warehouse_code"], row["carrier_name"]): row
+        for row in analysis_rows(demo, "logistics_on_time_rate_and_cost_by_carrier_and_warehouse")
+    }
+    rows = {
+        (row["warehouse__warehouse_code"], row["carrier__carrier_name"]): row
+        for row in mf_run.rows("carriers")
+    }
+    assert len(analysis) >= 3
+    assert rows.keys() == analysis.keys()
+    for key, expected in analysis.items():
+        assert int(rows[key]["shipments"]) == expected["shipment_count"], key
+    for metric, column in (
+        ("on_time_delivery_rate", "on_time_rate"),
+        ("average_transit_days", "average_transit_days"),
+        ("cost_per_shipment", "cost_per_shipment_eur"),
+    ):
+        assert_ratios_equal(
+            {key: ratio(row[metric]) for key, row in rows.items()},
+            {key: ratio(row[column]) for key, row in analysis.items()},
+        )
