@@ -462,6 +462,24 @@ def query(
     console.print(table)
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def metrics(ctx: typer.Context, data_dir: DataDirOption = None) -> None:
+    """MetricFlow's `mf` on this warehouse, offline: `warehouse metrics query --metrics roas`.
+
+    Everything after `metrics` goes to `mf` (`warehouse metrics --help` is mf's help); the
+    semantic manifest is the last `warehouse build`'s.
+    """
+    from warehouse.metrics import run_metricflow
+
+    paths = instance(data_dir)
+    exit_code = run_metricflow(ctx.args or ["--help"], paths)
+    if exit_code:
+        raise typer.Exit(exit_code)
+
+
 def main() -> None:
     """Entry point: the CLI, with user-facing failures as one line and a hint."""
     try:

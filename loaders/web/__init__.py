@@ -12,34 +12,29 @@ from dlt.sources.filesystem import filesystem
 from loaders.contracts import SCHEMA_CONTRACT
 from loaders.files import read_new_files, read_text_lines, require_folder
 from loaders.quarantine import quarantine_table, quarantine_table_resource
-from loaders.validation import distinct_json_keys, split_records
+from loaders.validation import (
+    distinct_json_keys,
+    extract_json_fields,
+    quote_identifier,
+    split_records,
+)
 from loaders.web import settings
-
-
-def _json_path(field: str) -> str:
-    """A DuckDB JSON path literal selecting top-level `field`, whatever characters it holds."""
-    escaped = field.replace("\\", "\\\\").replace('"', '\\"').replace("'", "''")
-    return f"'$.\"{escaped}\"'"
 
 
 def _read_events_file(content: bytes, location: str) -> list[Any]:
     lines = read_text_lines(gzip.decompress(content))
     lines = lines.filter(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(lines["line"])), 0))
-    # DuckDB evaluates both sides of `and`: only valid JSON may reach json_type
-    is_object = "coalesce(json_type(case when json_valid(line) then line end) = 'OBJECT', false)"
     # a field the export adds lands as a new text column (the contract lets columns evolve)
     new_fields = [f for f in distinct_json_keys(lines, "line") if f not in settings.EVENT_FIELDS]
-    columns = {
-        field: f"case when {is_object} then json_extract_string(line, {_json_path(field)}) end"
-        for field in (*settings.EVENT_FIELDS, *new_fields)
-    }
+    fields = [*settings.EVENT_FIELDS, *new_fields]
+    parsed = extract_json_fields(lines, "line", fields)
     clean, quarantined = split_records(
-        lines,
+        parsed,
         source_table=settings.TABLE_NAME,
         contract=settings.EVENT_CONTRACT,
         location=location,
-        columns=columns,
-        prechecks=[(f"not {is_object}", "invalid_json")],
+        columns={field: quote_identifier(field) for field in fields},
+        prechecks=[("not _is_object", "invalid_json")],
         payload_sql="line",
         primary_key=[settings.PRIMARY_KEY],
     )

@@ -149,7 +149,9 @@ def test_postgres_load_is_compared_with_copy_of_the_same_rows(results: dict[str,
 def test_dbt_build_timings(results: dict[str, Any]) -> None:
     dbt = results["dbt"]
     assert dbt["nodes"] > 100
-    assert set(dbt["status_counts"]) <= {"success", "pass", "warn"}
+    # exposures are nodes too: dbt build reports them as "no-op"
+    assert set(dbt["status_counts"]) <= {"success", "pass", "warn", "no-op"}
+    assert dbt["status_counts"]["no-op"] == 3
     assert len(dbt["slowest_nodes"]) == 10
     seconds = [node["seconds"] for node in dbt["slowest_nodes"]]
     assert seconds == sorted(seconds, reverse=True) and seconds[0] > 0

@@ -1,10 +1,10 @@
 """Run several `mf` commands in one Python process; write their exit codes and output as JSON.
 
 Usage: ``python run_mf.py COMMANDS_JSON RESULTS_JSON``, where the first file maps a name to the
-arguments of one command (``{"revenue": ["query", "--metrics", "net_revenue"]}``). Run it from
-a folder that holds dbt_project.yml, profiles.yml and target/semantic_manifest.json (or with
-DBT_PROJECT_DIR and DBT_PROFILES_DIR set). Each command is the real `mf` CLI, dbt-metricflow's
-click group; importing it takes most of an invocation's time, so the tests pay for it once.
+arguments of one command (``{"revenue": ["query", "--metrics", "net_revenue"]}``). Run it in
+the folder `warehouse.metrics.prepare_metricflow_project` makes (what `warehouse metrics` runs
+in). Each command is the real `mf` CLI, dbt-metricflow's click group; importing it takes most
+of an invocation's time, so the tests pay for it once instead of once per command.
 The process exits when done, which releases dbt-duckdb's hold on the warehouse file.
 """
 
@@ -16,10 +16,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-import update_checker
+from warehouse.metrics import disable_update_check
 
 # `mf` asks PyPI for a newer version of itself on every start; tests never reach the internet.
-update_checker.query_pypi = lambda *args, **kwargs: {"success": False}
+disable_update_check()
 
 from dbt_metricflow.cli.main import cli  # noqa: E402  (after the update check is disabled)
 

@@ -17,7 +17,6 @@ import csv
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -32,23 +31,12 @@ import pytest
 
 from tests.conftest import BuiltWarehouse
 from warehouse.docs_site import docs_target_dir
+from warehouse.metrics import prepare_metricflow_project
 from warehouse.settings import PROJECT_DIR, TELEMETRY_OFF
 
 pytestmark = pytest.mark.e2e
 
 RUN_MF = Path(__file__).with_name("run_mf.py")
-# What `mf` needs of the project: dbt_project.yml, profiles.yml; the rest keeps it a faithful
-# copy should `mf` ever parse the project itself.
-PROJECT_LINKS = (
-    "dbt_project.yml",
-    "profiles.yml",
-    "models",
-    "macros",
-    "seeds",
-    "snapshots",
-    "analyses",
-    "tests",
-)
 # The metrics of issue #6 and their MetricFlow types.
 METRIC_TYPES = {
     "net_revenue": "simple",
@@ -157,14 +145,12 @@ def semantic_manifest(demo: BuiltWarehouse) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def mf_run(demo: BuiltWarehouse, tmp_path_factory: pytest.TempPathFactory) -> MfRun:
-    project_dir = tmp_path_factory.mktemp("mf_project")
-    for name in PROJECT_LINKS:
-        (project_dir / name).symlink_to(PROJECT_DIR / name)
-    (project_dir / "target").mkdir()
-    shutil.copy(demo.paths.dbt_target_dir / "semantic_manifest.json", project_dir / "target")
-    commands_file = project_dir / "commands.json"
+    # the folder `warehouse metrics` runs mf in: the project's files and the build's manifest
+    project_dir = prepare_metricflow_project(demo.paths)
+    exchange_dir = tmp_path_factory.mktemp("mf_commands")
+    commands_file = exchange_dir / "commands.json"
     commands_file.write_text(json.dumps(MF_COMMANDS), encoding="utf-8")
-    results_file = project_dir / "results.json"
+    results_file = exchange_dir / "results.json"
     environment = {
         **os.environ,
         **TELEMETRY_OFF,
@@ -397,3 +383,55 @@ def test_delivery_metrics_by_carrier_equal_the_logistics_analysis(
             {key: ratio(row[metric]) for key, row in rows.items()},
             {key: ratio(row[column]) for key, row in analysis.items()},
         )
+
+
+def test_warehouse_metrics_runs_mf_on_the_data_folders_warehouse(
+    demo: BuiltWarehouse, tmp_path: Path
+) -> None:
+    csv_file = tmp_path / "orders.csv"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "warehouse",
+            "metrics",
+            "--data-dir",
+            str(demo.paths.data_dir),
+            "query",
+            "--metrics",
+            "orders",
+            "--csv",
+            str(csv_file),
+        ],
+        env={**os.environ, **TELEMETRY_OFF, "WAREHOUSE_DUCKDB_PATH": str(demo.paths.duckdb_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert completed.returncode == 0, (completed.stdout + completed.stderr)[-3000:]
+    [[expected]] = query(
+        demo, "select count(distinct order_id) from finance.fct_order_lines where not is_cancelled"
+    )
+    with csv_file.open(newline="") as rows:
+        assert [int(row["orders"]) for row in csv.DictReader(rows)] == [expected]
+
+
+def test_warehouse_metrics_before_any_build_says_what_to_do(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "warehouse", "metrics", "--data-dir", str(tmp_path), "list"],
+        env={
+            **os.environ,
+            **TELEMETRY_OFF,
+            "WAREHOUSE_DUCKDB_PATH": str(tmp_path / "w.duckdb"),
+            "COLUMNS": "400",  # one line per message, however long the path
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert completed.returncode == 1
+    assert f"error: no semantic manifest in {tmp_path / 'dbt' / 'target'}" in completed.stderr
+    assert "hint: build the warehouse first" in completed.stderr
+    assert "Traceback" not in completed.stderr
