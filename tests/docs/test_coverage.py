@@ -31,9 +31,10 @@ MIN_DOC_COVERAGE = 1.0
 MIN_SHARE_OF_MODELS_TESTED = 1.0
 # Share of the models' columns with at least one data test. A ratchet, not a goal of 100%:
 # keys, foreign keys, codes and amounts are tested; free text and most measures have no generic
-# test that would say anything. The floor is the coverage measured when the gate was added
-# (191 of 771 columns, 24.8%), rounded down; raise it when tests are added, never lower it.
-MIN_COLUMN_TEST_COVERAGE = 0.24
+# test that would say anything. The floor is the coverage last measured (259 of 779 columns,
+# 33.2%, after not_null and range tests on the facts' dates, codes and amounts), rounded down;
+# raise it when tests are added, never lower it.
+MIN_COLUMN_TEST_COVERAGE = 0.33
 
 PACKAGE = "larkspur"
 DBT_COVERAGE = Path(sys.executable).with_name("dbt-coverage")

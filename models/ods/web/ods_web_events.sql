@@ -36,7 +36,13 @@ transformed as (
         country_code,
         case
             when user_agent like '%iPad%' or user_agent like '%Tablet%' then 'tablet'
-            when user_agent like '%Mobile%' or user_agent like '%Android%' then 'mobile'
+            -- phones, including the shop's own app (LarkspurApp/3.2 (iOS 17.4) names no device)
+            when
+                user_agent like '%Mobile%'
+                or user_agent like '%Android%'
+                or user_agent like '%iPhone%'
+                or user_agent like '%iOS%'
+                then 'mobile'
             when user_agent is null then 'unknown'
             else 'desktop'
         end as device_type,
