@@ -14,25 +14,15 @@ attribution as (
 
 ),
 
-orders as (
+acquisitions as (
 
-    select * from {{ ref('ods_orders') }}
+    select * from {{ ref('sem_order_acquisitions') }}
 
 ),
 
 channels as (
 
     select * from {{ ref('dim_channel') }}
-
-),
-
-first_orders as (
-
-    select
-        customer_id,
-        min(ordered_at) as first_ordered_at
-    from orders
-    group by customer_id
 
 ),
 
@@ -45,13 +35,11 @@ last_touch_orders as (
             when not attribution.is_cancelled then attribution.net_amount_eur
         end as net_amount_eur,
         case
-            when orders.ordered_at = first_orders.first_ordered_at then orders.customer_id
+            when acquisitions.is_first_order then acquisitions.customer_id
         end as new_customer_id
     from attribution
-    inner join orders
-        on attribution.order_id = orders.order_id
-    left join first_orders
-        on orders.customer_id = first_orders.customer_id
+    inner join acquisitions
+        on attribution.order_id = acquisitions.order_id
     where attribution.attribution_model = 'last_touch'
 
 ),

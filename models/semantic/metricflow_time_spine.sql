@@ -2,16 +2,7 @@
     marts share one calendar (vars calendar_start_date to calendar_end_date). In an existing
     schema because PostgreSQL's transformer role may create none (warehouse/postgres.py), and
     granted to the reporting role like the marts, since it is part of every mf query. -#}
-{{
-    config(
-        schema='core',
-        materialized='view',
-        grants=(
-            {'select': [env_var('WAREHOUSE_PG_ROLE_PREFIX', '') ~ 'reporter']}
-            if target.type == 'postgres' else {}
-        ),
-    )
-}}
+{{ config(schema='core') }}
 with
 
 calendar as (

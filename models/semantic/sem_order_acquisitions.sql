@@ -1,18 +1,9 @@
 {#- Grain: one order. What MetricFlow needs to count new customers, which no mart holds yet:
     whether the order was its customer's first (earliest ordered_at, cancelled orders
-    included, as in analyses/marketing_roas_and_cac_by_channel_and_month.sql) and the channel
-    and campaign it was attributed to last-touch. A measure cannot find a customer's first
-    order itself. Schema and grants as for metricflow_time_spine. -#}
-{{
-    config(
-        schema='marketing',
-        materialized='view',
-        grants=(
-            {'select': [env_var('WAREHOUSE_PG_ROLE_PREFIX', '') ~ 'reporter']}
-            if target.type == 'postgres' else {}
-        ),
-    )
-}}
+    included; the marketing analysis reads it too) and the channel and campaign it was
+    attributed to last-touch. A measure cannot find a customer's first order itself. In an
+    existing schema, as metricflow_time_spine; grants in dbt_project.yml. -#}
+{{ config(schema='marketing') }}
 with
 
 orders as (
