@@ -137,7 +137,7 @@ class Bench:
                 "bare HTTP client", "http_baseline", base_url=server.base_url, token=token
             )
             raw["file_loaders"] = self.step(
-                "file loaders one kind at a time",
+                "file loaders one kind at a time (those sharing a source)",
                 "file_loaders",
                 sources_dir=sources,
                 work_dir=str(self.work_dir / "file_loaders"),
@@ -239,32 +239,45 @@ def run_benchmark(
     folder.mkdir(parents=True, exist_ok=True)
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
+    stem = f"bench_sf{scale:g}_{days}d"
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    def meta() -> dict[str, Any]:
+        return {
+            "scale": scale,
+            "days": days,
+            "seed": seed,
+            "started_at": started_at.isoformat(timespec="seconds"),
+            "total_seconds": round(time.perf_counter() - clock, 1),
+            "command": f"python -m benchmarks.run --scale {scale} --days {days}",
+            "machine": machine_info(),
+        }
+
+    bench = Bench(
+        folder.resolve(), postgres_url, simulation_cache.resolve() if simulation_cache else None
+    )
     try:
-        bench = Bench(
-            folder.resolve(),
-            postgres_url,
-            simulation_cache.resolve() if simulation_cache else None,
-        )
         raw = bench.run(scale, days, seed)
+    except BenchmarkError as error:
+        # a run at scale factor 1 takes hours: what the finished steps measured is kept
+        partial_file = out_dir / f"{stem}.partial.json"
+        partial = {
+            "meta": meta(),
+            "error": str(error),
+            "finished_steps": [dataclasses.asdict(step) for step in bench.steps],
+        }
+        partial_file.write_text(json.dumps(partial, indent=2) + "\n")
+        message = f"{error}\nthe finished steps' figures are in {partial_file}"
+        raise BenchmarkError(message) from error
     finally:
         if temporary:
             shutil.rmtree(folder, ignore_errors=True)
-    meta = {
-        "scale": scale,
-        "days": days,
-        "seed": seed,
-        "started_at": started_at.isoformat(timespec="seconds"),
-        "total_seconds": round(time.perf_counter() - clock, 1),
-        "command": f"python -m benchmarks.run --scale {scale} --days {days}",
-        "machine": machine_info(),
-    }
-    results = summarise(meta, raw, bench.steps)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"bench_sf{scale:g}_{days}d"
+    results = summarise(meta(), raw, bench.steps)
     json_file = out_dir / f"{stem}.json"
     markdown_file = out_dir / f"{stem}.md"
     json_file.write_text(json.dumps(results, indent=2) + "\n")
     markdown_file.write_text(render_markdown(results))
+    (out_dir / f"{stem}.partial.json").unlink(missing_ok=True)
     return results, json_file, markdown_file
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+import benchmarks.run
+from benchmarks.errors import BenchmarkError
 from benchmarks.run import DEFAULT_POSTGRES_URL, Bench, main
 from tests.conftest import services_required
 
@@ -113,6 +115,10 @@ def test_file_loaders_and_native_readers_read_the_same_files(results: dict[str, 
         assert kind["ratio"] > 0
         # both sides skip or quarantine the few malformed lines; duplicates stay apart
         assert abs(kind["native_rows"] - kind["loader_rows"]) <= 0.05 * kind["native_rows"]
+    # the web source reads one kind of file: its run in the full load is that kind's figure
+    web_load = next(source for source in results["sources"] if source["source"] == "web")
+    assert kinds["web events (jsonl.gz)"]["loader_rows"] == web_load["tables"]["events"]
+    assert kinds["web events (jsonl.gz)"]["loader_seconds"] == web_load["seconds"]
     inventory = kinds["inventory (Parquet)"]
     # Parquet has no malformed rows: both sides read every snapshot row once
     assert inventory["loader_rows"] == inventory["native_rows"] == simulated["logistics.inventory"]
@@ -227,3 +233,28 @@ def test_an_unfinished_cached_simulation_is_simulated_again(tmp_path: Path) -> N
     assert result["rows"]["shop.orders"] > 0
     assert not (cache / "sf0.001_1d_seed7" / "sources" / "partial.tmp").exists()
     assert (cache / "sf0.001_1d_seed7" / "simulation.json").exists()
+
+
+def test_a_failed_step_keeps_what_the_finished_steps_measured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    real_run_step = benchmarks.run.run_step
+
+    def run_step_failing_after_simulate(label: str, step: str, *arguments: Any) -> Any:
+        if step != "simulate":
+            raise BenchmarkError(f"step {label!r} failed: no space left on device")
+        return real_run_step(label, step, *arguments)
+
+    monkeypatch.setattr(benchmarks.run, "run_step", run_step_failing_after_simulate)
+    out_dir = tmp_path / "out"
+    arguments = ["--scale", "0.001", "--days", "1", "--out", str(out_dir)]
+    assert main([*arguments, "--data-dir", str(tmp_path / "data")]) == 1
+
+    partial_file = out_dir / "bench_sf0.001_1d.partial.json"
+    partial = json.loads(partial_file.read_text())
+    assert "no space left on device" in partial["error"]
+    assert [step["name"] for step in partial["finished_steps"]] == ["simulate"]
+    assert partial["finished_steps"][0]["result"]["rows"]["shop.orders"] > 0
+    assert partial["meta"]["scale"] == 0.001
+    assert not (out_dir / "bench_sf0.001_1d.json").exists()
+    assert str(partial_file) in capsys.readouterr().err
