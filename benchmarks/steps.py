@@ -139,6 +139,7 @@ def file_loaders_step(sources_dir: str, work_dir: str) -> dict[str, Any]:
     import dlt
 
     from loaders.logistics import logistics
+    from loaders.runner import duckdb_destination
     from loaders.web import web
 
     file_sources = {"web": web, "logistics": logistics}
@@ -152,7 +153,7 @@ def file_loaders_step(sources_dir: str, work_dir: str) -> dict[str, Any]:
         pipeline = dlt.pipeline(
             pipeline_name=f"bench_{kind.resource}",
             pipelines_dir=str(Path(work_dir) / "pipelines"),
-            destination=dlt.destinations.duckdb(credentials=str(Path(work_dir) / "loader.duckdb")),
+            destination=duckdb_destination(Path(work_dir) / "loader.duckdb"),
             dataset_name=f"bench_{kind.source}",
         )
         started = time.perf_counter()
@@ -171,11 +172,17 @@ def file_loaders_step(sources_dir: str, work_dir: str) -> dict[str, Any]:
 
 
 def native_readers_step(sources_dir: str, duckdb_path: str) -> dict[str, Any]:
-    """`create table as select * from read_...()` of every file kind in a scratch DuckDB file."""
+    """`create table as select * from read_...()` of every file kind in a scratch DuckDB file.
+
+    DuckDB gets the memory the loaders' DuckDB gets, so that both sides have the same budget.
+    """
     import duckdb
 
+    from loaders.runner import duckdb_memory_limit
+
     results = []
-    with duckdb.connect(duckdb_path) as connection:
+    config = {"memory_limit": duckdb_memory_limit()}
+    with duckdb.connect(duckdb_path, config=config) as connection:
         for number, kind in enumerate(FILE_KINDS):
             folder = Path(sources_dir) / kind.folder
             files = sorted(str(path) for path in folder.glob(kind.glob))
@@ -418,11 +425,22 @@ def run_step(
     return StepRun(label, outcome["result"], round(wall_seconds, 3), outcome["peak_rss_mb"])
 
 
+def _own_peak_rss_kib() -> int:
+    # ru_maxrss survives execve, so a step would report at least the size of the process that
+    # started it; Linux's VmHWM is the high-water mark of this process image alone
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def _peak_rss_mb() -> float:
-    # ru_maxrss is in KiB on Linux; the children's figure is the largest waited-for child
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # in KiB; the children's figure is the largest waited-for child (dbt, for instance)
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return round(max(own, children) / 1024, 1)
+    return round(max(_own_peak_rss_kib(), children) / 1024, 1)
 
 
 def main(argv: list[str]) -> int:

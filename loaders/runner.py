@@ -14,6 +14,7 @@ import dlt
 import duckdb
 from dlt.common.configuration.exceptions import ConfigFieldMissingException, LookupTraces
 from dlt.common.destination import Destination
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.extract import DltSource
 from requests import ConnectionError as RequestsConnectionError
 from requests import HTTPError, Timeout
@@ -32,6 +33,8 @@ SOURCE_NAMES: tuple[str, ...] = ("shop", "payments", "ads", "fx", "web", "logist
 """Every source `load()` knows, in the order it loads them."""
 
 DESTINATIONS = ("duckdb", "postgres")
+# profiles.yml gives dbt the same default
+DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
 META_DATASET = "raw_meta"
 LOAD_RUNS_TABLE = "load_runs"
 
@@ -87,6 +90,11 @@ class _Settings:
     duckdb_path: Path
 
 
+def duckdb_memory_limit() -> str:
+    """The most memory DuckDB may use before it spills to disk, as `dbt build` sets it too."""
+    return os.environ.get("WAREHOUSE_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT
+
+
 def _resolve_settings(
     data_dir: Path | None, destination: str | None, duckdb_path: Path | None
 ) -> _Settings:
@@ -128,9 +136,21 @@ def _check_duckdb_writable(path: Path) -> None:
         raise LoaderError(f"cannot open the DuckDB file {path}: {error}") from error
 
 
+def duckdb_destination(duckdb_path: Path) -> Destination:
+    """dlt's DuckDB destination for the file, with DuckDB's memory capped as dbt's profile does.
+
+    Left alone, DuckDB takes up to 80 % of the machine's memory for a large merge instead of
+    spilling to disk.
+    """
+    credentials = DuckDbCredentials(
+        str(duckdb_path), global_config={"memory_limit": duckdb_memory_limit()}
+    )
+    return dlt.destinations.duckdb(credentials=credentials)
+
+
 def _destination(settings: _Settings) -> Destination:
     if settings.destination == "duckdb":
-        return dlt.destinations.duckdb(credentials=str(settings.duckdb_path))
+        return duckdb_destination(settings.duckdb_path)
     return dlt.destinations.postgres()
 
 
