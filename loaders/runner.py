@@ -125,8 +125,15 @@ def _check_source_names(sources: Sequence[str] | None) -> list[str]:
 
 def _check_duckdb_writable(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    memory_limit = duckdb_memory_limit()
     try:
-        duckdb.connect(str(path)).close()
+        duckdb.connect(str(path), config={"memory_limit": memory_limit}).close()
+    except (duckdb.ParserException, duckdb.InvalidInputException) as error:
+        raise LoaderError(
+            f"WAREHOUSE_DUCKDB_MEMORY_LIMIT={memory_limit!r} is not a size DuckDB understands "
+            f"({error}): set it like 3GB or 500MB, or unset it for the default "
+            f"{DEFAULT_DUCKDB_MEMORY_LIMIT}"
+        ) from error
     except duckdb.IOException as error:
         if "lock" in str(error).lower():
             raise LoaderError(

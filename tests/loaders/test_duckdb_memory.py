@@ -5,6 +5,7 @@ from pathlib import Path
 import dlt
 import pytest
 
+from loaders import LoaderError, load
 from loaders.runner import duckdb_destination, duckdb_memory_limit
 
 
@@ -34,3 +35,12 @@ def test_the_cap_reaches_the_connections_dlt_loads_with(
     monkeypatch.setenv("WAREHOUSE_DUCKDB_MEMORY_LIMIT", "1GB")
     # DuckDB reports 10^9 bytes in binary units
     assert memory_limit_seen_by_dlt(tmp_path) == "953.6 MiB"
+
+
+def test_a_cap_duckdb_cannot_read_is_named_before_anything_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WAREHOUSE_DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(LoaderError, match=r"WAREHOUSE_DUCKDB_MEMORY_LIMIT='lots'.*like 3GB"):
+        load(["fx"], data_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
