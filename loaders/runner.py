@@ -123,7 +123,8 @@ def _check_source_names(sources: Sequence[str] | None) -> list[str]:
     return [name for name in SOURCE_NAMES if name in sources]
 
 
-def _check_duckdb_writable(path: Path) -> None:
+def _check_duckdb_opens(path: Path) -> None:
+    """Open the warehouse file as the load will, memory cap included, or say what stops it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     memory_limit = duckdb_memory_limit()
     try:
@@ -396,7 +397,7 @@ def load(
     names = _check_source_names(sources)
     settings = _resolve_settings(data_dir, destination, duckdb_path)
     if settings.destination == "duckdb":
-        _check_duckdb_writable(settings.duckdb_path)
+        _check_duckdb_opens(settings.duckdb_path)
     # Arrow tables get `_dlt_load_id` like JSON rows do, so every raw row names its load
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
     dest = _destination(settings)
