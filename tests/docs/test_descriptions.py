@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from dbt.parser.schemas import is_valid_type
 
 from tests.conftest import BuiltWarehouse
 from warehouse.docs_site import docs_target_dir
@@ -179,6 +180,10 @@ def macro_offences(macro: dict[str, Any]) -> Iterator[Offence]:
         else:
             description = documented[argument].get("description")
             yield from check("macro argument", where, item, argument, description)
+            # dbt warns on every parse about a type its macro-argument grammar does not know
+            argument_type = documented[argument].get("type")
+            if argument_type and not is_valid_type(argument_type):
+                yield Offence("macro argument", where, item, f"type {argument_type!r} is not dbt's")
     for argument in documented:
         if argument not in signature:
             yield Offence(
