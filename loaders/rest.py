@@ -6,6 +6,8 @@
   `RUNTIME__REQUEST_MAX_RETRY_DELAY`, `RUNTIME__REQUEST_TIMEOUT` or the `[runtime]` section of
   `.dlt/config.toml`). 429 and 5xx responses, timeouts and dropped connections are retried with
   exponential backoff capped at the maximum delay; a `Retry-After` header sets the wait.
+- `bearer_auth()`: the `rest_api` auth for a token from configuration, stripped of the
+  whitespace a secrets file or `echo` leaves around it (requests refuses a header with a newline).
 - `PageLocations` remembers the last page URL each resource received, so that a quarantined
   record says which endpoint and page it came from.
 - `contract_check()` is a `rest_api` yield_map step sending records that break a
@@ -33,6 +35,7 @@ from loaders.quarantine import (
     quarantine_table_resource,
     register_quarantine_table,
 )
+from loaders.secrets import mask_secrets
 from loaders.validation import reject_reason
 
 
@@ -50,6 +53,11 @@ def retrying_session() -> Session:
     return client.session
 
 
+def bearer_auth(token: str) -> dict[str, str]:
+    """`rest_api`'s bearer auth with `token` as configured, less the whitespace around it."""
+    return {"type": "bearer", "token": token.strip()}
+
+
 class PageLocations:
     """Last page URL per resource, fed by a `rest_api` response hook."""
 
@@ -61,7 +69,8 @@ class PageLocations:
 
         def remember(response: Response, *args: Any, **kwargs: Any) -> None:
             if response.ok:
-                self._last_url[resource_name] = f"GET {response.url}"
+                # the location is stored with quarantined records: no password of the base URL
+                self._last_url[resource_name] = mask_secrets(f"GET {response.url}")
 
         return remember
 

@@ -24,6 +24,7 @@ from loaders.errors import LoaderError
 from loaders.fx import fx
 from loaders.logistics import logistics
 from loaders.payments import payments
+from loaders.secrets import configured_secrets, mask_secrets
 from loaders.shop import shop
 from loaders.shop.settings import DEFAULT_DATABASE_FILE
 from loaders.stats import RunStats, start_stats
@@ -218,7 +219,14 @@ def _missing_env_key(traces: Any) -> str:
 
 
 def describe_error(name: str, error: BaseException) -> str:
-    """One line saying what went wrong loading source `name` and what to do about it."""
+    """One line saying what went wrong loading source `name` and what to do about it.
+
+    Every error the load reports, logs and prints passes here: secrets are masked once, here.
+    """
+    return mask_secrets(_explain_error(name, error), configured_secrets(SOURCE_NAMES))
+
+
+def _explain_error(name: str, error: BaseException) -> str:
     chain = _causes(error)
     for cause in chain:
         if isinstance(cause, LoaderError):

@@ -7,6 +7,7 @@ auth and optional deterministic fault injection to exercise clients' retry logic
 
 from __future__ import annotations
 
+import hmac
 import json
 import math
 import random
@@ -26,6 +27,8 @@ from simulator.config import SimulatorError
 FAULT_KINDS = ("429", "503", "500", "slow", "drop")
 MAX_PAGE_SIZE = 1000
 MAX_FX_DAYS = 366
+# SQLite stores integers in 64 bits; a larger bound value raises OverflowError in the driver
+MAX_SQLITE_INTEGER = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -156,12 +159,13 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/health":
             self._send(200, {"status": "ok"})
             return
-        if self._inject_fault():
-            return
-        if self.headers.get("Authorization") != f"Bearer {self.api.token}":
+        # a client without the token learns nothing, faults included
+        if not self._authenticated():
             self._send(
                 401, {"error": "missing or wrong bearer token"}, {"WWW-Authenticate": "Bearer"}
             )
+            return
+        if self._inject_fault():
             return
         try:
             body = self._route(url.path, parse_qs(url.query, keep_blank_values=True))
@@ -169,6 +173,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(error.status, {"error": str(error)})
             return
         self._send(200, body)
+
+    def _authenticated(self) -> bool:
+        """Whether the request carries the token, compared in constant time.
+
+        Bytes, not text: `compare_digest` refuses non-ASCII text, and http.server decodes
+        headers as latin-1.
+        """
+        given = self.headers.get("Authorization", "").encode()
+        return hmac.compare_digest(given, f"Bearer {self.api.token}".encode())
 
     def _inject_fault(self) -> bool:
         """Apply this request's fault; True when the request has been answered (or dropped)."""
@@ -209,7 +222,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _cursor_page(self, connection: sqlite3.Connection, params: _Params, table: str) -> dict:
         limit = params.integer("limit", 100, 1, MAX_PAGE_SIZE)
-        updated_since = params.integer("updated_since", 0, 0, None)
+        updated_since = params.integer("updated_since", 0, 0, MAX_SQLITE_INTEGER)
         conditions, arguments = ["updated >= ?"], [updated_since]
         starting_after = params.text("starting_after")
         if starting_after is not None:
@@ -240,7 +253,8 @@ class _Handler(BaseHTTPRequestHandler):
     # --- ads: page-number pagination ---------------------------------------------------------
 
     def _page(self, connection, params: _Params, sql: str, arguments: tuple) -> dict:
-        page = params.integer("page", 1, 1, None)
+        # the offset, (page - 1) * page_size, has to fit SQLite's integers
+        page = params.integer("page", 1, 1, MAX_SQLITE_INTEGER // MAX_PAGE_SIZE)
         page_size = params.integer("page_size", 100, 1, MAX_PAGE_SIZE)
         total = connection.execute(f"select count(*) from ({sql})", arguments).fetchone()[0]
         rows = connection.execute(
@@ -264,10 +278,13 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _ad_groups(self, connection, params: _Params, campaign_id: str) -> dict:
-        exists = connection.execute(
-            "select 1 from campaigns where campaign_id = ?", (int(campaign_id),)
-        ).fetchone()
-        if exists is None:
+        exists = (
+            int(campaign_id) <= MAX_SQLITE_INTEGER
+            and connection.execute(
+                "select 1 from campaigns where campaign_id = ?", (int(campaign_id),)
+            ).fetchone()
+        )
+        if not exists:
             raise _BadRequest(404, f"no campaign with id {campaign_id}")
         return self._page(
             connection,
@@ -333,7 +350,7 @@ class _Params:
         values = self.query.get(name)
         return values[-1] if values else None
 
-    def integer(self, name: str, default: int, low: int, high: int | None) -> int:
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
         raw = self.text(name)
         if raw is None:
             return default
@@ -341,9 +358,8 @@ class _Params:
             value = int(raw)
         except ValueError:
             raise _BadRequest(400, f"{name} must be an integer, not {raw!r}") from None
-        if value < low or (high is not None and value > high):
-            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-            raise _BadRequest(400, f"{name} must be {bounds}, not {value}")
+        if not low <= value <= high:
+            raise _BadRequest(400, f"{name} must be between {low} and {high}, not {value}")
         return value
 
     def timestamp(self, name: str) -> str | None:
@@ -357,7 +373,14 @@ class _Params:
             raise _BadRequest(400, f"{name} must be an ISO 8601 timestamp, not {raw!r}") from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            in_utc = moment.astimezone(UTC)
+        except OverflowError:
+            raise _BadRequest(
+                400,
+                f"{name} is out of range: {raw!r} is not a UTC time between years 1 and 9999",
+            ) from None
+        return in_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def day(self, name: str) -> date:
         raw = self.text(name)

@@ -10,6 +10,7 @@ from loaders.ads import settings
 from loaders.contracts import SCHEMA_CONTRACT
 from loaders.rest import (
     PageLocations,
+    bearer_auth,
     contract_check,
     date_windows,
     parent_pages_without_quarantine,
@@ -40,7 +41,7 @@ def ads(
         {
             "client": {
                 "base_url": base_url,
-                "auth": {"type": "bearer", "token": token},
+                "auth": bearer_auth(token),
                 "session": retrying_session(),
                 "paginator": {
                     "type": "page_number",

@@ -10,6 +10,7 @@ from loaders.contracts import SCHEMA_CONTRACT
 from loaders.fx import settings
 from loaders.rest import (
     PageLocations,
+    bearer_auth,
     contract_check,
     date_windows,
     retrying_session,
@@ -37,7 +38,7 @@ def fx(
         {
             "client": {
                 "base_url": base_url,
-                "auth": {"type": "bearer", "token": token},
+                "auth": bearer_auth(token),
                 "session": retrying_session(),
                 "paginator": "single_page",
             },

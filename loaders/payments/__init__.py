@@ -8,7 +8,13 @@ from dlt.sources.rest_api import rest_api_resources
 
 from loaders.contracts import SCHEMA_CONTRACT
 from loaders.payments import settings
-from loaders.rest import PageLocations, contract_check, retrying_session, with_column_hints
+from loaders.rest import (
+    PageLocations,
+    bearer_auth,
+    contract_check,
+    retrying_session,
+    with_column_hints,
+)
 
 
 @dlt.source(name="payments", schema_contract=SCHEMA_CONTRACT)
@@ -48,7 +54,7 @@ def payments(
         {
             "client": {
                 "base_url": base_url,
-                "auth": {"type": "bearer", "token": token},
+                "auth": bearer_auth(token),
                 "session": retrying_session(),
                 "paginator": {
                     "type": "cursor",
