@@ -7,6 +7,14 @@ re-run reads nothing. A file that fails to read is not recorded, so the next run
 even when newer files were read after it (a single "highest modification time" cursor would skip
 it for ever). Each file is read whole before anything is yielded, so a file lands completely or
 not at all.
+
+What a file delivered is keyed by the file: its clean rows carry `_source_file`, its quarantined
+rows too, and every read of a file appends one row to `file_deliveries` in the same load. After
+the load, `replace_redelivered_files` deletes what earlier deliveries of a re-delivered file
+landed, so the raw tables hold each file's latest content only: a row the 3PL removed
+disappears, a bad row that moved to another line is quarantined once. The clean tables are
+appended, not merged on their business key: the same shipment in two files is two raw rows (the
+staging models keep one), and dropping it from one file leaves the other file's row.
 """
 
 import csv
@@ -18,9 +26,19 @@ import dlt
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 from dlt.common.storages.fsspec_filesystem import FileItemDict
+from dlt.extract.items import DataItemWithMeta
 
 from loaders.errors import LoaderError
 from loaders.stats import record_file_error, record_file_read
+
+DELIVERIES_TABLE = "file_deliveries"
+SOURCE_FILE_COLUMN = "_source_file"
+
+_DELIVERY_COLUMNS: Any = {
+    "source_file": {"data_type": "text", "nullable": False},
+    "modified_at": {"data_type": "timestamp", "nullable": False},
+    "size_in_bytes": {"data_type": "bigint", "nullable": True},
+}
 
 # JSON lines are read as one text column: this separator never occurs unescaped in valid JSON.
 _LINE_SEPARATOR = "\x1e"
@@ -63,8 +81,68 @@ def read_new_files(
             record_file_error(f"cannot read {location}: {_one_line(error)}")
             continue
         yield from items_of_file
+        yield _delivery(location, item)
         read_files[relative_path] = version
         record_file_read(location)
+
+
+def _delivery(location: str, item: FileItemDict) -> DataItemWithMeta:
+    """The `file_deliveries` row of one read of a file; it travels in the file's load."""
+    row = {
+        "source_file": location,
+        "modified_at": item["modification_date"],
+        "size_in_bytes": item.get("size_in_bytes"),
+    }
+    hints = dlt.mark.make_hints(
+        table_name=DELIVERIES_TABLE, write_disposition="append", columns=_DELIVERY_COLUMNS
+    )
+    return dlt.mark.with_hints([row], hints, create_table_variant=True)
+
+
+def replace_redelivered_files(pipeline: dlt.Pipeline) -> None:
+    """Delete the rows earlier deliveries of a re-delivered file landed, in every table.
+
+    Runs after each load of a file source. The deliveries and the rows land in the same dlt
+    load, so the set of rows to delete is read from the destination itself: a run killed before
+    this step leaves old rows that the next run deletes. dlt's own `merge_key` (delete-insert
+    on `_source_file`) was not used: a re-delivered file with no clean rows (or no bad rows)
+    sends nothing to that table, so the merge would delete nothing there.
+    """
+    schema = pipeline.default_schema
+    if DELIVERIES_TABLE not in schema.data_table_names(seen_data_only=True):
+        return
+    tables = [
+        name
+        for name in schema.data_table_names(seen_data_only=True)
+        if SOURCE_FILE_COLUMN in schema.get_table_columns(name)
+    ]
+    with pipeline.sql_client() as client:
+        deliveries = client.make_qualified_table_name(DELIVERIES_TABLE)
+        loads = client.make_qualified_table_name("_dlt_loads")
+        # dlt's load ids are timestamps of equal length, so they sort as text
+        latest_deliveries = f"""
+            select source_file, max(_dlt_load_id) as load_id
+            from {deliveries}
+            where _dlt_load_id in (select load_id from {loads} where status = 0)
+            group by source_file
+            having count(*) > 1
+        """
+        with client.execute_query(f"select count(*) from ({latest_deliveries}) as files") as cur:
+            if not cur.fetchone()[0]:
+                return
+        with client.begin_transaction():
+            for name in tables:
+                table = client.make_qualified_table_name(name)
+                client.execute_sql(
+                    f"""
+                    delete from {table}
+                    where exists (
+                        select 1 from ({latest_deliveries}) as latest
+                        where latest.source_file = {table}.{SOURCE_FILE_COLUMN}
+                            and latest.load_id > {table}._dlt_load_id
+                    )
+                    """
+                )
 
 
 def _one_line(error: BaseException) -> str:

@@ -66,7 +66,7 @@ def _csv_reader(file_table: FileTable) -> Callable[[bytes, str], list[Any]]:
             primary_key=file_table.primary_key,
         )
         rejected = pa.concat_tables([_malformed_rows(file_table, location, malformed), quarantined])
-        return [clean, quarantine_table(rejected)]
+        return [clean, quarantine_table(rejected, location)]
 
     return read
 
@@ -85,7 +85,7 @@ def _read_inventory(content: bytes, location: str) -> list[Any]:
         location=location,
         primary_key=settings.INVENTORY.primary_key,
     )
-    return [clean, quarantine_table(quarantined)]
+    return [clean, quarantine_table(quarantined, location)]
 
 
 def _file_resource(
@@ -101,12 +101,8 @@ def _file_resource(
     listing = filesystem(bucket_url=folder, file_glob=file_table.file_glob).with_name(
         f"{file_table.folder}_files"
     )
-    reader = dlt.transformer(
-        read_files,
-        name=file_table.table_name,
-        primary_key=list(file_table.primary_key),
-        write_disposition="merge",
-    )
+    # appended and replaced by file (loaders.files), not merged on the business key
+    reader = dlt.transformer(read_files, name=file_table.table_name, write_disposition="append")
     return listing | reader
 
 
@@ -117,5 +113,5 @@ def logistics(bucket_url: str = dlt.config.value) -> list[DltResource]:
         _file_resource(bucket_url, settings.SHIPMENTS, _csv_reader(settings.SHIPMENTS)),
         _file_resource(bucket_url, settings.TRACKING, _csv_reader(settings.TRACKING)),
         _file_resource(bucket_url, settings.INVENTORY, _read_inventory),
-        quarantine_table_resource(),
+        quarantine_table_resource(file_source=True),
     ]

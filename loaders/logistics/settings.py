@@ -1,8 +1,9 @@
 """Settings of the 3PL file drops below `sources/logistics/`.
 
-Three file kinds, each read whole per file and merged on its key, so a re-delivered file (same
-name, corrected content, new modification time) replaces what its first delivery loaded and
-duplicate rows land once:
+Three file kinds, each read whole per file and appended with its file and line; a re-delivered
+file (same name, corrected content, new modification time) replaces everything its earlier
+delivery landed (`loaders.files`). A key repeated within or across files is one raw row per
+line; staging keeps one row per key:
 
 - shipments CSV (`,`, UTF-8): key `shipment_id`. From the schema-change day the 3PL calls
   `shipping_cost` `freight_cost`; the reader maps it back to `shipping_cost` and records which

@@ -38,14 +38,11 @@ def _read_events_file(content: bytes, location: str) -> list[Any]:
         payload_sql="line",
         primary_key=[settings.PRIMARY_KEY],
     )
-    return [clean, quarantine_table(quarantined)]
+    return [clean, quarantine_table(quarantined, location)]
 
 
-@dlt.transformer(
-    name=settings.TABLE_NAME,
-    primary_key=settings.PRIMARY_KEY,
-    write_disposition="merge",
-)
+# appended and replaced by file (loaders.files), not merged on event_id
+@dlt.transformer(name=settings.TABLE_NAME, write_disposition="append")
 def events(file_items: list[FileItemDict]) -> Any:
     """Web events of every new or re-delivered export file, with invalid lines quarantined."""
     yield from read_new_files(file_items, settings.LOCATION_PREFIX, _read_events_file)
@@ -58,4 +55,4 @@ def web(
     """The web export's events from the files in `bucket_url` (a folder or fsspec URL)."""
     require_folder(bucket_url, "web export")
     listing = filesystem(bucket_url=bucket_url, file_glob=file_glob).with_name("web_files")
-    return [listing | events, quarantine_table_resource()]
+    return [listing | events, quarantine_table_resource(file_source=True)]
