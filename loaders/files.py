@@ -17,18 +17,21 @@ appended, not merged on their business key: the same shipment in two files is tw
 staging models keep one), and dropping it from one file leaves the other file's row.
 """
 
+import codecs
 import csv
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import dlt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from dlt.common.storages.fsspec_filesystem import FileItemDict
 from dlt.extract.items import DataItemWithMeta
 
 from loaders.errors import LoaderError
+from loaders.quarantine import QUARANTINE_SCHEMA, quarantine_id
 from loaders.stats import record_file_error, record_file_read
 
 DELIVERIES_TABLE = "file_deliveries"
@@ -42,6 +45,15 @@ _DELIVERY_COLUMNS: Any = {
 
 # JSON lines are read as one text column: this separator never occurs unescaped in valid JSON.
 _LINE_SEPARATOR = "\x1e"
+
+MAX_LINE_BYTES = 1 << 20
+"""Longest JSON line read (1 MiB; a web event is about 500 bytes). A longer line is quarantined
+as `line_too_long` with its first `LONG_LINE_PAYLOAD_CHARS` characters, and the file loads."""
+LONG_LINE_PAYLOAD_CHARS = 4096
+
+
+class FileShapeError(LoaderError):
+    """A file that cannot be read as its source declares it; the whole file is refused."""
 
 
 def require_folder(bucket_url: str, what: str) -> None:
@@ -147,7 +159,51 @@ def replace_redelivered_files(pipeline: dlt.Pipeline) -> None:
 
 def _one_line(error: BaseException) -> str:
     text = " ".join(str(error).split()) or type(error).__name__
-    return f"{type(error).__name__}: {text}"
+    # our own errors are written for the user; a library's needs its type to make sense
+    return text if isinstance(error, LoaderError) else f"{type(error).__name__}: {text}"
+
+
+def located_rows(
+    source_table: str, reason: str, location: str, lines: list[tuple[int, str]]
+) -> pa.Table:
+    """Quarantine rows (`QUARANTINE_SCHEMA`) for whole lines of a file: (line number, text)."""
+    rows = [
+        {
+            "quarantine_id": quarantine_id(source_table, reason, f"{location}:{line}"),
+            "source_table": source_table,
+            "reason": reason,
+            "source_location": f"{location}:{line}",
+            "raw_payload": text,
+        }
+        for line, text in lines
+    ]
+    return pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA)
+
+
+def as_utf8(content: bytes, encoding: str) -> bytes:
+    """The text of a file declared in `encoding`, as UTF-8 bytes.
+
+    A system that says it writes Windows-1252 sometimes writes UTF-8 (an export re-run on
+    another machine): read as Windows-1252, `München` becomes `MÃ¼nchen`. Text with accents in
+    a single-byte encoding is almost never valid UTF-8, so a file (or, in a mixed file, a line)
+    that is valid UTF-8 is read as UTF-8 and the rest in the declared encoding.
+    """
+    try:
+        content.decode("utf-8")
+        return content
+    except UnicodeDecodeError:
+        if codecs.lookup(encoding).name == "utf-8":
+            # invalid UTF-8 in a UTF-8 file: the reader reports it and the file is refused
+            return content
+    return b"".join(_line_as_utf8(line, encoding) for line in content.splitlines(keepends=True))
+
+
+def _line_as_utf8(line: bytes, encoding: str) -> bytes:
+    try:
+        line.decode("utf-8")
+        return line
+    except UnicodeDecodeError:
+        return line.decode(encoding).encode("utf-8")
 
 
 def _numbered(table: pa.Table, first_line: int, rejected_lines: set[int]) -> pa.Table:
@@ -162,15 +218,26 @@ def _numbered(table: pa.Table, first_line: int, rejected_lines: set[int]) -> pa.
 
 
 def read_csv_text(
-    content: bytes, *, delimiter: str, encoding: str
+    content: bytes, *, delimiter: str, encoding: str, required_columns: Collection[str] = ()
 ) -> tuple[pa.Table, list[tuple[int, str]]]:
     """Read a CSV with a header as text columns; return (rows, [(line, raw text)] malformed).
 
     Malformed rows (wrong number of fields) are returned, not dropped, with their line number.
+    Text is decoded as `as_utf8` says. A header without every one of `required_columns` (a
+    wrong delimiter reads the whole header as one column) raises `FileShapeError`: the file is
+    refused before any of its columns can reach the table's schema.
     """
+    content = as_utf8(content, encoding)
     header_end = content.find(b"\n")
-    header_line = content[: header_end if header_end >= 0 else len(content)].decode(encoding)
-    names = next(csv.reader([header_line.strip("\r\n")], delimiter=delimiter))
+    header_line = content[: header_end if header_end >= 0 else len(content)].decode("utf-8-sig")
+    header_line = header_line.strip("\r\n")
+    names = next(csv.reader([header_line], delimiter=delimiter), [])
+    missing = sorted(set(required_columns) - set(names))
+    if missing:
+        raise FileShapeError(
+            f"its header {header_line!r}, split at {delimiter!r}, lacks the columns "
+            f"{', '.join(missing)}: check the file's delimiter and columns"
+        )
     rejected: list[tuple[int, str]] = []
 
     def keep_malformed(row: pa_csv.InvalidRow) -> str:
@@ -179,7 +246,8 @@ def read_csv_text(
 
     table = pa_csv.read_csv(
         pa.py_buffer(content),
-        read_options=pa_csv.ReadOptions(encoding=encoding, use_threads=False),
+        # one block for the whole file: a row longer than a block is "straddling" otherwise
+        read_options=pa_csv.ReadOptions(use_threads=False, block_size=_block_size(content)),
         parse_options=pa_csv.ParseOptions(
             delimiter=delimiter, invalid_row_handler=keep_malformed, ignore_empty_lines=False
         ),
@@ -192,17 +260,29 @@ def read_csv_text(
     return _numbered(table, 2, {number for number, _ in rejected}), malformed
 
 
-def read_text_lines(content: bytes) -> pa.Table:
-    """Read newline-separated text as a (`line`, `_source_line`) table, every line kept."""
+def _block_size(content: bytes) -> int:
+    # pyarrow's block size is a 32-bit int
+    return min(len(content) + 1, 2**31 - 1)
+
+
+def read_text_lines(content: bytes, source_table: str, location: str) -> tuple[pa.Table, pa.Table]:
+    """Split text into lines: (a (`line`, `_source_line`) table, quarantine rows).
+
+    Every line is kept with its 1-based number, except lines over `MAX_LINE_BYTES`, which are
+    returned as `line_too_long` quarantine rows and the rest of the file loads.
+    """
     rejected: list[tuple[int, str]] = []
 
     def keep_whole_line(row: pa_csv.InvalidRow) -> str:
         rejected.append((row.number, row.text))
         return "skip"
 
+    # Arrow's CSV reader splits lines faster than Python; one column, no quoting
     table = pa_csv.read_csv(
         pa.py_buffer(content),
-        read_options=pa_csv.ReadOptions(column_names=["line"], use_threads=False),
+        read_options=pa_csv.ReadOptions(
+            column_names=["line"], use_threads=False, block_size=_block_size(content)
+        ),
         parse_options=pa_csv.ParseOptions(
             delimiter=_LINE_SEPARATOR,
             quote_char=False,
@@ -216,13 +296,25 @@ def read_text_lines(content: bytes) -> pa.Table:
         ),
     )
     numbered = _numbered(table, 1, {number for number, _ in rejected})
-    if not rejected:
-        return numbered
-    # a line holding the separator byte is not valid JSON: keep it so it is quarantined
-    extra = pa.table(
-        {
-            "line": pa.array([text for _, text in rejected], pa.string()),
-            "_source_line": pa.array([number for number, _ in rejected], pa.int64()),
-        }
-    )
-    return pa.concat_tables([numbered, extra])
+    if rejected:
+        # a line holding the separator byte is not valid JSON: keep it so it is quarantined
+        extra = pa.table(
+            {
+                "line": pa.array([text for _, text in rejected], pa.string()),
+                "_source_line": pa.array([number for number, _ in rejected], pa.int64()),
+            }
+        )
+        numbered = pa.concat_tables([numbered, extra])
+    too_long = pc.greater(pc.binary_length(numbered["line"]), MAX_LINE_BYTES)
+    long_lines = numbered.filter(too_long).to_pylist()
+    if long_lines:
+        numbered = numbered.filter(pc.invert(too_long))
+    payloads = [
+        (
+            row["_source_line"],
+            row["line"][:LONG_LINE_PAYLOAD_CHARS]
+            + f" [cut: the line has {len(row['line'].encode())} bytes]",
+        )
+        for row in long_lines
+    ]
+    return numbered, located_rows(source_table, "line_too_long", location, payloads)

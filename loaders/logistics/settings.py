@@ -12,7 +12,9 @@ line; staging keeps one row per key:
 - inventory Parquet: key (`snapshot_date`, `warehouse_code`, `sku`).
 
 CSV rows with the wrong number of fields are quarantined as `malformed_csv_row` with their line
-and raw text; rows breaking a `RecordContract` with the reason it names. Timestamps are converted
+and raw text; rows breaking a `RecordContract` with the reason it names. A file whose header lacks
+a required column is refused whole; text that is valid UTF-8 is read as UTF-8 whatever the
+declared encoding (`loaders.files.as_utf8`). Timestamps are converted
 to UTC. Columns a file adds beyond these are loaded as text (the contract lets columns evolve).
 """
 

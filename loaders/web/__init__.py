@@ -4,6 +4,7 @@ import gzip
 from typing import Any
 
 import dlt
+import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.common.storages.fsspec_filesystem import FileItemDict
 from dlt.extract import DltResource
@@ -22,7 +23,7 @@ from loaders.web import settings
 
 
 def _read_events_file(content: bytes, location: str) -> list[Any]:
-    lines = read_text_lines(gzip.decompress(content))
+    lines, too_long = read_text_lines(gzip.decompress(content), settings.TABLE_NAME, location)
     lines = lines.filter(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(lines["line"])), 0))
     # a field the export adds lands as a new text column (the contract lets columns evolve)
     new_fields = [f for f in distinct_json_keys(lines, "line") if f not in settings.EVENT_FIELDS]
@@ -38,7 +39,7 @@ def _read_events_file(content: bytes, location: str) -> list[Any]:
         payload_sql="line",
         primary_key=[settings.PRIMARY_KEY],
     )
-    return [clean, quarantine_table(quarantined, location)]
+    return [clean, quarantine_table(pa.concat_tables([too_long, quarantined]), location)]
 
 
 # appended and replaced by file (loaders.files), not merged on event_id
