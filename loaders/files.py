@@ -7,23 +7,53 @@ re-run reads nothing. A file that fails to read is not recorded, so the next run
 even when newer files were read after it (a single "highest modification time" cursor would skip
 it for ever). Each file is read whole before anything is yielded, so a file lands completely or
 not at all.
+
+What a file delivered is keyed by the file: its clean rows carry `_source_file`, its quarantined
+rows too, and every read of a file appends one row to `file_deliveries` in the same load. After
+the load, `replace_redelivered_files` deletes what earlier deliveries of a re-delivered file
+landed, so the raw tables hold each file's latest content only: a row the 3PL removed
+disappears, a bad row that moved to another line is quarantined once. The clean tables are
+appended, not merged on their business key: the same shipment in two files is two raw rows (the
+staging models keep one), and dropping it from one file leaves the other file's row.
 """
 
+import codecs
 import csv
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import dlt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from dlt.common.storages.fsspec_filesystem import FileItemDict
+from dlt.extract.items import DataItemWithMeta
 
 from loaders.errors import LoaderError
+from loaders.quarantine import QUARANTINE_SCHEMA, quarantine_id
 from loaders.stats import record_file_error, record_file_read
+
+DELIVERIES_TABLE = "file_deliveries"
+SOURCE_FILE_COLUMN = "_source_file"
+
+_DELIVERY_COLUMNS: Any = {
+    "source_file": {"data_type": "text", "nullable": False},
+    "modified_at": {"data_type": "timestamp", "nullable": False},
+    "size_in_bytes": {"data_type": "bigint", "nullable": True},
+}
 
 # JSON lines are read as one text column: this separator never occurs unescaped in valid JSON.
 _LINE_SEPARATOR = "\x1e"
+
+MAX_LINE_BYTES = 1 << 20
+"""Longest JSON line read (1 MiB; a web event is about 500 bytes). A longer line is quarantined
+as `line_too_long` with its first `LONG_LINE_PAYLOAD_CHARS` characters, and the file loads."""
+LONG_LINE_PAYLOAD_CHARS = 4096
+
+
+class FileShapeError(LoaderError):
+    """A file that cannot be read as its source declares it; the whole file is refused."""
 
 
 def require_folder(bucket_url: str, what: str) -> None:
@@ -63,13 +93,117 @@ def read_new_files(
             record_file_error(f"cannot read {location}: {_one_line(error)}")
             continue
         yield from items_of_file
+        yield _delivery(location, item)
         read_files[relative_path] = version
         record_file_read(location)
 
 
+def _delivery(location: str, item: FileItemDict) -> DataItemWithMeta:
+    """The `file_deliveries` row of one read of a file; it travels in the file's load."""
+    row = {
+        "source_file": location,
+        "modified_at": item["modification_date"],
+        "size_in_bytes": item.get("size_in_bytes"),
+    }
+    hints = dlt.mark.make_hints(
+        table_name=DELIVERIES_TABLE, write_disposition="append", columns=_DELIVERY_COLUMNS
+    )
+    return dlt.mark.with_hints([row], hints, create_table_variant=True)
+
+
+def replace_redelivered_files(pipeline: dlt.Pipeline) -> None:
+    """Delete the rows earlier deliveries of a re-delivered file landed, in every table.
+
+    Runs after each load of a file source. The deliveries and the rows land in the same dlt
+    load, so the set of rows to delete is read from the destination itself: a run killed before
+    this step leaves old rows that the next run deletes. dlt's own `merge_key` (delete-insert
+    on `_source_file`) was not used: a re-delivered file with no clean rows (or no bad rows)
+    sends nothing to that table, so the merge would delete nothing there.
+    """
+    schema = pipeline.default_schema
+    if DELIVERIES_TABLE not in schema.data_table_names(seen_data_only=True):
+        return
+    tables = [
+        name
+        for name in schema.data_table_names(seen_data_only=True)
+        if SOURCE_FILE_COLUMN in schema.get_table_columns(name)
+    ]
+    with pipeline.sql_client() as client:
+        deliveries = client.make_qualified_table_name(DELIVERIES_TABLE)
+        loads = client.make_qualified_table_name("_dlt_loads")
+        # dlt's load ids are timestamps of equal length, so they sort as text
+        latest_deliveries = f"""
+            select source_file, max(_dlt_load_id) as load_id
+            from {deliveries}
+            where _dlt_load_id in (select load_id from {loads} where status = 0)
+            group by source_file
+            having count(*) > 1
+        """
+        with client.execute_query(f"select count(*) from ({latest_deliveries}) as files") as cur:
+            if not cur.fetchone()[0]:
+                return
+        with client.begin_transaction():
+            for name in tables:
+                table = client.make_qualified_table_name(name)
+                client.execute_sql(
+                    f"""
+                    delete from {table}
+                    where exists (
+                        select 1 from ({latest_deliveries}) as latest
+                        where latest.source_file = {table}.{SOURCE_FILE_COLUMN}
+                            and latest.load_id > {table}._dlt_load_id
+                    )
+                    """
+                )
+
+
 def _one_line(error: BaseException) -> str:
     text = " ".join(str(error).split()) or type(error).__name__
-    return f"{type(error).__name__}: {text}"
+    # our own errors are written for the user; a library's needs its type to make sense
+    return text if isinstance(error, LoaderError) else f"{type(error).__name__}: {text}"
+
+
+def located_rows(
+    source_table: str, reason: str, location: str, lines: list[tuple[int, str]]
+) -> pa.Table:
+    """Quarantine rows (`QUARANTINE_SCHEMA`) for whole lines of a file: (line number, text)."""
+    rows = [
+        {
+            "quarantine_id": quarantine_id(source_table, reason, f"{location}:{line}"),
+            "source_table": source_table,
+            "reason": reason,
+            "source_location": f"{location}:{line}",
+            "raw_payload": text,
+        }
+        for line, text in lines
+    ]
+    return pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA)
+
+
+def as_utf8(content: bytes, encoding: str) -> bytes:
+    """The text of a file declared in `encoding`, as UTF-8 bytes.
+
+    A system that says it writes Windows-1252 sometimes writes UTF-8 (an export re-run on
+    another machine): read as Windows-1252, `München` becomes `MÃ¼nchen`. Text with accents in
+    a single-byte encoding is almost never valid UTF-8, so a file (or, in a mixed file, a line)
+    that is valid UTF-8 is read as UTF-8 and the rest in the declared encoding.
+    """
+    try:
+        content.decode("utf-8")
+        return content
+    except UnicodeDecodeError:
+        if codecs.lookup(encoding).name == "utf-8":
+            # invalid UTF-8 in a UTF-8 file: the reader reports it and the file is refused
+            return content
+    return b"".join(_line_as_utf8(line, encoding) for line in content.splitlines(keepends=True))
+
+
+def _line_as_utf8(line: bytes, encoding: str) -> bytes:
+    try:
+        line.decode("utf-8")
+        return line
+    except UnicodeDecodeError:
+        return line.decode(encoding).encode("utf-8")
 
 
 def _numbered(table: pa.Table, first_line: int, rejected_lines: set[int]) -> pa.Table:
@@ -84,15 +218,26 @@ def _numbered(table: pa.Table, first_line: int, rejected_lines: set[int]) -> pa.
 
 
 def read_csv_text(
-    content: bytes, *, delimiter: str, encoding: str
+    content: bytes, *, delimiter: str, encoding: str, required_columns: Collection[str] = ()
 ) -> tuple[pa.Table, list[tuple[int, str]]]:
     """Read a CSV with a header as text columns; return (rows, [(line, raw text)] malformed).
 
     Malformed rows (wrong number of fields) are returned, not dropped, with their line number.
+    Text is decoded as `as_utf8` says. A header without every one of `required_columns` (a
+    wrong delimiter reads the whole header as one column) raises `FileShapeError`: the file is
+    refused before any of its columns can reach the table's schema.
     """
+    content = as_utf8(content, encoding)
     header_end = content.find(b"\n")
-    header_line = content[: header_end if header_end >= 0 else len(content)].decode(encoding)
-    names = next(csv.reader([header_line.strip("\r\n")], delimiter=delimiter))
+    header_line = content[: header_end if header_end >= 0 else len(content)].decode("utf-8-sig")
+    header_line = header_line.strip("\r\n")
+    names = next(csv.reader([header_line], delimiter=delimiter), [])
+    missing = sorted(set(required_columns) - set(names))
+    if missing:
+        raise FileShapeError(
+            f"its header {header_line!r}, split at {delimiter!r}, lacks the columns "
+            f"{', '.join(missing)}: check the file's delimiter and columns"
+        )
     rejected: list[tuple[int, str]] = []
 
     def keep_malformed(row: pa_csv.InvalidRow) -> str:
@@ -101,7 +246,8 @@ def read_csv_text(
 
     table = pa_csv.read_csv(
         pa.py_buffer(content),
-        read_options=pa_csv.ReadOptions(encoding=encoding, use_threads=False),
+        # one block for the whole file: a row longer than a block is "straddling" otherwise
+        read_options=pa_csv.ReadOptions(use_threads=False, block_size=_block_size(content)),
         parse_options=pa_csv.ParseOptions(
             delimiter=delimiter, invalid_row_handler=keep_malformed, ignore_empty_lines=False
         ),
@@ -114,17 +260,29 @@ def read_csv_text(
     return _numbered(table, 2, {number for number, _ in rejected}), malformed
 
 
-def read_text_lines(content: bytes) -> pa.Table:
-    """Read newline-separated text as a (`line`, `_source_line`) table, every line kept."""
+def _block_size(content: bytes) -> int:
+    # pyarrow's block size is a 32-bit int
+    return min(len(content) + 1, 2**31 - 1)
+
+
+def read_text_lines(content: bytes, source_table: str, location: str) -> tuple[pa.Table, pa.Table]:
+    """Split text into lines: (a (`line`, `_source_line`) table, quarantine rows).
+
+    Every line is kept with its 1-based number, except lines over `MAX_LINE_BYTES`, which are
+    returned as `line_too_long` quarantine rows and the rest of the file loads.
+    """
     rejected: list[tuple[int, str]] = []
 
     def keep_whole_line(row: pa_csv.InvalidRow) -> str:
         rejected.append((row.number, row.text))
         return "skip"
 
+    # Arrow's CSV reader splits lines faster than Python; one column, no quoting
     table = pa_csv.read_csv(
         pa.py_buffer(content),
-        read_options=pa_csv.ReadOptions(column_names=["line"], use_threads=False),
+        read_options=pa_csv.ReadOptions(
+            column_names=["line"], use_threads=False, block_size=_block_size(content)
+        ),
         parse_options=pa_csv.ParseOptions(
             delimiter=_LINE_SEPARATOR,
             quote_char=False,
@@ -138,13 +296,25 @@ def read_text_lines(content: bytes) -> pa.Table:
         ),
     )
     numbered = _numbered(table, 1, {number for number, _ in rejected})
-    if not rejected:
-        return numbered
-    # a line holding the separator byte is not valid JSON: keep it so it is quarantined
-    extra = pa.table(
-        {
-            "line": pa.array([text for _, text in rejected], pa.string()),
-            "_source_line": pa.array([number for number, _ in rejected], pa.int64()),
-        }
-    )
-    return pa.concat_tables([numbered, extra])
+    if rejected:
+        # a line holding the separator byte is not valid JSON: keep it so it is quarantined
+        extra = pa.table(
+            {
+                "line": pa.array([text for _, text in rejected], pa.string()),
+                "_source_line": pa.array([number for number, _ in rejected], pa.int64()),
+            }
+        )
+        numbered = pa.concat_tables([numbered, extra])
+    too_long = pc.greater(pc.binary_length(numbered["line"]), MAX_LINE_BYTES)
+    long_lines = numbered.filter(too_long).to_pylist()
+    if long_lines:
+        numbered = numbered.filter(pc.invert(too_long))
+    payloads = [
+        (
+            row["_source_line"],
+            row["line"][:LONG_LINE_PAYLOAD_CHARS]
+            + f" [cut: the line has {len(row['line'].encode())} bytes]",
+        )
+        for row in long_lines
+    ]
+    return numbered, located_rows(source_table, "line_too_long", location, payloads)

@@ -7,8 +7,9 @@ rejected, where it came from (file and line, or endpoint and page) and the raw r
 `_dlt_load_id` says which load saw it.
 
 The table merges on `quarantine_id`, a hash of (source table, reason, record key), so that
-reading the same bad record again (an API lookback window, a re-delivered file) does not count
-it twice.
+reading the same bad record again (an API lookback window) does not count it twice. The rows of
+a file source also carry `_source_file`: a re-delivered file replaces every row its earlier
+delivery quarantined (`loaders.files.replace_redelivered_files`), wherever the bad rows moved.
 """
 
 import hashlib
@@ -48,17 +49,21 @@ QUARANTINE_COLUMNS: Any = {
 }
 
 
-def quarantine_table_resource() -> DltResource:
+SOURCE_FILE_COLUMN: Any = {"_source_file": {"data_type": "text", "nullable": True}}
+
+
+def quarantine_table_resource(*, file_source: bool = False) -> DltResource:
     """A resource that creates an empty `quarantined_records` table in every raw dataset.
 
-    Staging models select from the table whether or not a load ever rejected a record.
+    Staging models select from the table whether or not a load ever rejected a record. The
+    table of a `file_source` has the `_source_file` column its rows are replaced by.
     """
 
     @dlt.resource(
         name=QUARANTINE_TABLE,
         primary_key="quarantine_id",
         write_disposition="merge",
-        columns=QUARANTINE_COLUMNS,
+        columns={**QUARANTINE_COLUMNS, **(SOURCE_FILE_COLUMN if file_source else {})},
     )
     def quarantined_records() -> Any:
         yield dlt.mark.materialize_table_schema()
@@ -92,12 +97,12 @@ def register_quarantine_table(resource: DltResource) -> None:
     resource.apply_hints(create_table_variant=True, **_quarantine_hints())
 
 
-def quarantine_table(table: pa.Table) -> DataItemWithMeta:
+def quarantine_table(table: pa.Table, source_file: str | None = None) -> DataItemWithMeta:
     """Send an Arrow table shaped like `QUARANTINE_SCHEMA` to the quarantine and count it.
 
     The rows get a `_dlt_id` (their `quarantine_id`, unique in the table) like the JSON rows of
     the API sources get from dlt, so every quarantine table has the same columns whichever kind
-    of row created it.
+    of row created it; rows read from a file get its location as `_source_file`.
     """
     table = table.select(QUARANTINE_SCHEMA.names).cast(QUARANTINE_SCHEMA)
     if table.num_rows:
@@ -105,7 +110,11 @@ def quarantine_table(table: pa.Table) -> DataItemWithMeta:
         for row in counts.to_pylist():
             record_quarantined(row["source_table"], row["reason"], row["count_all"])
     row_ids = pa.field("_dlt_id", pa.string(), nullable=False)
-    return _mark(table.append_column(row_ids, table["quarantine_id"]))
+    table = table.append_column(row_ids, table["quarantine_id"])
+    if source_file is not None:
+        files = pa.array([source_file] * table.num_rows, pa.string())
+        table = table.append_column("_source_file", files)
+    return _mark(table)
 
 
 def quarantine_table_as_rows(table: pa.Table) -> DataItemWithMeta:

@@ -21,6 +21,7 @@ from requests import HTTPError, Timeout
 
 from loaders.ads import ads
 from loaders.errors import LoaderError
+from loaders.files import replace_redelivered_files
 from loaders.fx import fx
 from loaders.logistics import logistics
 from loaders.payments import payments
@@ -300,6 +301,7 @@ def _run_pipeline(
     file_format = "csv" if settings.destination == "postgres" else "parquet"
     resumed_ids, rows = _complete_pending_loads(pipeline)
     info = pipeline.run(_make_source(name, settings), loader_file_format=file_format)
+    replace_redelivered_files(pipeline)
     # rows as extracted: dlt's normalize counts are off for JSON rows written as CSV
     extract_info = pipeline.last_trace.last_extract_info
     for step_metrics in extract_info.metrics.values() if extract_info else []:

@@ -12,33 +12,11 @@ from dlt.extract import DltResource
 from dlt.sources.filesystem import filesystem
 
 from loaders.contracts import SCHEMA_CONTRACT
-from loaders.files import read_csv_text, read_new_files, require_folder
+from loaders.files import located_rows, read_csv_text, read_new_files, require_folder
 from loaders.logistics import settings
 from loaders.logistics.settings import FileTable
-from loaders.quarantine import (
-    QUARANTINE_SCHEMA,
-    quarantine_id,
-    quarantine_table,
-    quarantine_table_resource,
-)
+from loaders.quarantine import quarantine_table, quarantine_table_resource
 from loaders.validation import split_records
-
-
-def _malformed_rows(
-    file_table: FileTable, location: str, malformed: list[tuple[int, str]]
-) -> pa.Table:
-    reason = "malformed_csv_row"
-    rows = [
-        {
-            "quarantine_id": quarantine_id(file_table.table_name, reason, f"{location}:{line}"),
-            "source_table": file_table.table_name,
-            "reason": reason,
-            "source_location": f"{location}:{line}",
-            "raw_payload": text,
-        }
-        for line, text in malformed
-    ]
-    return pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA)
 
 
 def _map_renamed_cost_column(rows: pa.Table) -> pa.Table:
@@ -54,7 +32,10 @@ def _map_renamed_cost_column(rows: pa.Table) -> pa.Table:
 def _csv_reader(file_table: FileTable) -> Callable[[bytes, str], list[Any]]:
     def read(content: bytes, location: str) -> list[Any]:
         rows, malformed = read_csv_text(
-            content, delimiter=file_table.delimiter, encoding=file_table.encoding
+            content,
+            delimiter=file_table.delimiter,
+            encoding=file_table.encoding,
+            required_columns=file_table.contract.required,
         )
         if file_table is settings.SHIPMENTS:
             rows = _map_renamed_cost_column(rows)
@@ -65,8 +46,11 @@ def _csv_reader(file_table: FileTable) -> Callable[[bytes, str], list[Any]]:
             location=location,
             primary_key=file_table.primary_key,
         )
-        rejected = pa.concat_tables([_malformed_rows(file_table, location, malformed), quarantined])
-        return [clean, quarantine_table(rejected)]
+        malformed_rows = located_rows(
+            file_table.table_name, "malformed_csv_row", location, malformed
+        )
+        rejected = pa.concat_tables([malformed_rows, quarantined])
+        return [clean, quarantine_table(rejected, location)]
 
     return read
 
@@ -85,7 +69,7 @@ def _read_inventory(content: bytes, location: str) -> list[Any]:
         location=location,
         primary_key=settings.INVENTORY.primary_key,
     )
-    return [clean, quarantine_table(quarantined)]
+    return [clean, quarantine_table(quarantined, location)]
 
 
 def _file_resource(
@@ -101,12 +85,8 @@ def _file_resource(
     listing = filesystem(bucket_url=folder, file_glob=file_table.file_glob).with_name(
         f"{file_table.folder}_files"
     )
-    reader = dlt.transformer(
-        read_files,
-        name=file_table.table_name,
-        primary_key=list(file_table.primary_key),
-        write_disposition="merge",
-    )
+    # appended and replaced by file (loaders.files), not merged on the business key
+    reader = dlt.transformer(read_files, name=file_table.table_name, write_disposition="append")
     return listing | reader
 
 
@@ -117,5 +97,5 @@ def logistics(bucket_url: str = dlt.config.value) -> list[DltResource]:
         _file_resource(bucket_url, settings.SHIPMENTS, _csv_reader(settings.SHIPMENTS)),
         _file_resource(bucket_url, settings.TRACKING, _csv_reader(settings.TRACKING)),
         _file_resource(bucket_url, settings.INVENTORY, _read_inventory),
-        quarantine_table_resource(),
+        quarantine_table_resource(file_source=True),
     ]

@@ -1,8 +1,9 @@
 """Settings of the 3PL file drops below `sources/logistics/`.
 
-Three file kinds, each read whole per file and merged on its key, so a re-delivered file (same
-name, corrected content, new modification time) replaces what its first delivery loaded and
-duplicate rows land once:
+Three file kinds, each read whole per file and appended with its file and line; a re-delivered
+file (same name, corrected content, new modification time) replaces everything its earlier
+delivery landed (`loaders.files`). A key repeated within or across files is one raw row per
+line; staging keeps one row per key:
 
 - shipments CSV (`,`, UTF-8): key `shipment_id`. From the schema-change day the 3PL calls
   `shipping_cost` `freight_cost`; the reader maps it back to `shipping_cost` and records which
@@ -11,7 +12,9 @@ duplicate rows land once:
 - inventory Parquet: key (`snapshot_date`, `warehouse_code`, `sku`).
 
 CSV rows with the wrong number of fields are quarantined as `malformed_csv_row` with their line
-and raw text; rows breaking a `RecordContract` with the reason it names. Timestamps are converted
+and raw text; rows breaking a `RecordContract` with the reason it names. A file whose header lacks
+a required column is refused whole; text that is valid UTF-8 is read as UTF-8 whatever the
+declared encoding (`loaders.files.as_utf8`). Timestamps are converted
 to UTC. Columns a file adds beyond these are loaded as text (the contract lets columns evolve).
 """
 

@@ -4,6 +4,7 @@ import gzip
 from typing import Any
 
 import dlt
+import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.common.storages.fsspec_filesystem import FileItemDict
 from dlt.extract import DltResource
@@ -22,7 +23,7 @@ from loaders.web import settings
 
 
 def _read_events_file(content: bytes, location: str) -> list[Any]:
-    lines = read_text_lines(gzip.decompress(content))
+    lines, too_long = read_text_lines(gzip.decompress(content), settings.TABLE_NAME, location)
     lines = lines.filter(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(lines["line"])), 0))
     # a field the export adds lands as a new text column (the contract lets columns evolve)
     new_fields = [f for f in distinct_json_keys(lines, "line") if f not in settings.EVENT_FIELDS]
@@ -38,14 +39,11 @@ def _read_events_file(content: bytes, location: str) -> list[Any]:
         payload_sql="line",
         primary_key=[settings.PRIMARY_KEY],
     )
-    return [clean, quarantine_table(quarantined)]
+    return [clean, quarantine_table(pa.concat_tables([too_long, quarantined]), location)]
 
 
-@dlt.transformer(
-    name=settings.TABLE_NAME,
-    primary_key=settings.PRIMARY_KEY,
-    write_disposition="merge",
-)
+# appended and replaced by file (loaders.files), not merged on event_id
+@dlt.transformer(name=settings.TABLE_NAME, write_disposition="append")
 def events(file_items: list[FileItemDict]) -> Any:
     """Web events of every new or re-delivered export file, with invalid lines quarantined."""
     yield from read_new_files(file_items, settings.LOCATION_PREFIX, _read_events_file)
@@ -58,4 +56,4 @@ def web(
     """The web export's events from the files in `bucket_url` (a folder or fsspec URL)."""
     require_folder(bucket_url, "web export")
     listing = filesystem(bucket_url=bucket_url, file_glob=file_glob).with_name("web_files")
-    return [listing | events, quarantine_table_resource()]
+    return [listing | events, quarantine_table_resource(file_source=True)]

@@ -1,11 +1,13 @@
 """Settings of the web analytics export (`sources/web/events_YYYY-MM-DD.jsonl.gz`).
 
 Files are gzipped JSON lines, one file per export day. Every line is read as text; lines that
-are not JSON objects are quarantined as `invalid_json` with file and line, the others are
+are not JSON objects are quarantined as `invalid_json` with file and line (lines over
+`loaders.files.MAX_LINE_BYTES` as `line_too_long`), the others are
 checked against `EVENT_CONTRACT`. The documented fields (`EVENT_FIELDS`) are always extracted;
 a field the export adds lands as a new text column (nested values as JSON text), so nothing the
-export sends is dropped. Events merge on `event_id`, so an event sent twice or a late event
-repeated in the next day's file lands once.
+export sends is dropped. Events are appended with their file and line and replaced by file when
+a file is re-delivered; an event sent twice is two raw rows and one row in staging (by
+`event_id`).
 """
 
 from loaders.contracts import RecordContract

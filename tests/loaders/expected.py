@@ -65,6 +65,25 @@ EXPECTED_CLEAN: dict[str, Callable[[Warehouse], int]] = {
 }
 
 
+FILE_TABLE_KEYS = {
+    "raw_web.events": "event_id",
+    "raw_logistics.shipments": "shipment_id",
+    "raw_logistics.tracking_events": "tracking_event_id",
+    "raw_logistics.inventory_snapshots": "snapshot_date, warehouse_code, sku",
+}
+"""Keys of the tables landed from files: they keep every line a file delivered (one row per
+file and line), so an entity sent twice is two rows there and one in staging."""
+
+
+def entities_loaded(warehouse: Warehouse, table: str) -> int:
+    """Distinct entities in raw table `table`: rows, or distinct keys for a file table."""
+    if table in FILE_TABLE_KEYS:
+        return warehouse.scalar(
+            f"select count(*) from (select distinct {FILE_TABLE_KEYS[table]} from {table})"
+        )
+    return warehouse.count(table)
+
+
 ReportNumbers = dict[tuple[str, int], tuple[int, float, int]]
 
 

@@ -70,7 +70,9 @@ def contents(warehouse: Warehouse, table: str) -> list[tuple]:
         )
     ]
     return warehouse.query(
-        f"select {', '.join(columns)} from {table} order by {TABLES_AND_KEYS[table]}"
+        # a key a file repeats is one row per file line: every column orders them
+        f"select {', '.join(columns)} from {table} "
+        f"order by {TABLES_AND_KEYS[table]}, {', '.join(columns)}"
     )
 
 
