@@ -328,12 +328,17 @@ def reject_reasons(
     """
     columns = sorted(set(contract.required) | set(contract.enums) | set(_column_types(contract)))
     page = pa.table(
-        {c: pa.array([_as_text(r.get(c)) for r in records], pa.string()) for c in columns}
+        {
+            **{c: pa.array([_as_text(r.get(c)) for r in records], pa.string()) for c in columns},
+            "_row": pa.array(range(len(records)), pa.int64()),
+        }
     )
     con = _cursor()
     try:
         con.register("page", page)
-        reasons = con.sql(f"select {_first_reason(_reject_cases(contract))} from page").fetchall()
+        reasons = con.sql(
+            f"select {_first_reason(_reject_cases(contract))} from page order by _row"
+        ).fetchall()
     finally:
         con.close()
     return [reason for (reason,) in reasons]
