@@ -252,7 +252,10 @@ def read_csv_text(
             delimiter=delimiter, invalid_row_handler=keep_malformed, ignore_empty_lines=False
         ),
         convert_options=pa_csv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True
+            # only an empty field is null: Arrow's default also nulls 'NA' (Namibia), 'nan', 'NULL'
+            column_types=dict.fromkeys(names, pa.string()),
+            strings_can_be_null=True,
+            null_values=[""],
         ),
     )
     # an empty line is no record: keep it out of the quarantine but count it for line numbers

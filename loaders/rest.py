@@ -10,8 +10,8 @@
   whitespace a secrets file or `echo` leaves around it (requests refuses a header with a newline).
 - `PageLocations` remembers the last page URL each resource received, so that a quarantined
   record says which endpoint and page it came from.
-- `contract_check()` is a `rest_api` yield_map step sending records that break a
-  `RecordContract` to `quarantined_records`.
+- `contract_check()` is a resource step checking each page against a `RecordContract` with the
+  file sources' checker, sending the records that break it to `quarantined_records`.
 - `date_windows()` is a parent resource for endpoints queried by date range: windows of at most
   `max_days` from the last loaded date less a lookback up to today.
 """
@@ -36,7 +36,7 @@ from loaders.quarantine import (
     register_quarantine_table,
 )
 from loaders.secrets import mask_secrets
-from loaders.validation import reject_reason
+from loaders.validation import reject_reasons, strip_typed_text
 
 
 def retrying_session() -> Session:
@@ -84,24 +84,35 @@ def contract_check(
     contract: RecordContract,
     key_field: str | None,
     pages: PageLocations,
-) -> Callable[[dict[str, Any]], Iterator[Any]]:
-    """A `yield_map` step passing clean records and quarantining the others with their page.
+) -> Callable[[Any], Iterator[Any]]:
+    """A resource step checking each page as one table: the clean records go on as the page,
+    the others to `quarantined_records` with their page.
 
-    A quarantined record is keyed by its `key_field`, or by its whole payload when the field is
-    None or missing. It has to be a `yield_map` (not a `map`): a quarantined record is sent to
-    another table, which only a top-level item can be.
+    Add it with `resource.add_step()` (a `yield_map` would hand it one record at a time). The
+    checks are the file sources' (`reject_reasons`); a clean record keeps its values, except
+    that text in a typed column loses the whitespace around it (blank text is null), as it does
+    from a file. A quarantined
+    record is keyed by its `key_field`, or by its whole payload when the field is None or
+    missing.
     """
 
-    def check(record: dict[str, Any]) -> Iterator[Any]:
-        reason = reject_reason(record, contract)
-        if reason is None:
-            yield record
+    def check(page: Any) -> Iterator[Any]:
+        records = page if isinstance(page, list) else [page]
+        if not records:
             return
-        key = record.get(key_field) if key_field else None
-        if key is None:
-            key = json.dumps(record, sort_keys=True, default=str)
-        rejected = [(reason, str(key), record)]
-        yield quarantine_records(resource_name, rejected, pages.location(resource_name))
+        clean, rejected = [], []
+        for record, reason in zip(records, reject_reasons(records, contract), strict=True):
+            if reason is None:
+                clean.append(strip_typed_text(record, contract))
+                continue
+            key = record.get(key_field) if key_field else None
+            if key is None:
+                key = json.dumps(record, sort_keys=True, default=str)
+            rejected.append((reason, str(key), record))
+        if clean:
+            yield clean
+        if rejected:
+            yield quarantine_records(resource_name, rejected, pages.location(resource_name))
 
     return check
 
@@ -109,8 +120,8 @@ def contract_check(
 def parent_pages_without_quarantine(item: Any) -> Iterator[list[Any]]:
     """A child resource's first step: clean parent records, as the pages the child expects.
 
-    A parent checked by `contract_check` emits one record at a time, and its quarantined rows
-    travel down the same pipe; `rest_api` children iterate over pages of parent records and
+    A parent checked by `contract_check` sends its quarantined rows down the same pipe as its
+    clean pages; `rest_api` children iterate over pages of parent records and
     would request sub-resources for the quarantined rows.
     """
     records = item if isinstance(item, list) else [item]

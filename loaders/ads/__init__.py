@@ -72,13 +72,6 @@ def ads(
                         },
                         "response_actions": [pages.hook("campaigns")],
                     },
-                    "processing_steps": [
-                        {
-                            "yield_map": contract_check(
-                                "campaigns", settings.CAMPAIGN_CONTRACT, "campaign_id", pages
-                            )
-                        }
-                    ],
                 },
                 {
                     "name": "ad_groups",
@@ -87,13 +80,6 @@ def ads(
                         "path": "campaigns/{resources.campaigns.campaign_id}/ad_groups",
                         "response_actions": [pages.hook("ad_groups")],
                     },
-                    "processing_steps": [
-                        {
-                            "yield_map": contract_check(
-                                "ad_groups", settings.AD_GROUP_CONTRACT, "ad_group_id", pages
-                            )
-                        }
-                    ],
                 },
                 report_windows,
                 {
@@ -109,17 +95,20 @@ def ads(
                     },
                     "processing_steps": [
                         {"map": track_last_date("report_windows", "report_date")},
-                        {
-                            "yield_map": contract_check(
-                                "daily_reports", settings.REPORT_CONTRACT, None, pages
-                            )
-                        },
                     ],
                 },
             ],
         }
     )
+    checks = {
+        "campaigns": (settings.CAMPAIGN_CONTRACT, "campaign_id"),
+        "ad_groups": (settings.AD_GROUP_CONTRACT, "ad_group_id"),
+        "daily_reports": (settings.REPORT_CONTRACT, None),
+    }
     for resource in resources:
+        if resource.name in checks:
+            # after the processing steps: a check sees a whole page (see contract_check)
+            resource.add_step(contract_check(resource.name, *checks[resource.name], pages))
         if resource.name == "ad_groups":
             # the child requests ad groups per campaign row: never for a quarantined campaign
             resource.add_yield_map(parent_pages_without_quarantine, insert_at=0)

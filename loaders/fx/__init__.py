@@ -59,10 +59,12 @@ def fx(
                     },
                     "processing_steps": [
                         {"map": track_last_date("rate_windows", "rate_date")},
-                        {"yield_map": contract_check("rates", settings.RATE_CONTRACT, None, pages)},
                     ],
                 },
             ],
         }
     )
+    for resource in resources:
+        if resource.name == "rates":
+            resource.add_step(contract_check("rates", settings.RATE_CONTRACT, None, pages))
     return with_column_hints(resources, {"rates": settings.COLUMNS})

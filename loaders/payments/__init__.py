@@ -44,11 +44,8 @@ def payments(
                 },
                 "response_actions": [pages.hook(name)],
             },
-            "processing_steps": [
-                {"yield_map": contract_check(name, contract, settings.PRIMARY_KEY, pages)}
-            ],
         }
-        for name, contract in settings.CONTRACTS.items()
+        for name in settings.CONTRACTS
     ]
     api_resources = rest_api_resources(
         {
@@ -70,6 +67,9 @@ def payments(
             "resources": resources,
         }
     )
+    for resource in api_resources:
+        contract = settings.CONTRACTS[resource.name]
+        resource.add_step(contract_check(resource.name, contract, settings.PRIMARY_KEY, pages))
     column_hints = {
         name: {column: {"data_type": data_type} for column, data_type in types.items()}
         for name, types in settings.COLUMN_TYPES.items()
