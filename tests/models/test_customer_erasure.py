@@ -67,7 +67,9 @@ def customer_counts(paths: Paths) -> CustomerCounts:
 
 def load_shop(paths: Paths) -> str:
     """Load the shop, accepting any shrink; the id of the load."""
-    report = load(["shop"], data_dir=paths.data_dir, duckdb_path=paths.duckdb_path)
+    report = load(
+        ["shop"], data_dir=paths.data_dir, duckdb_path=paths.duckdb_path, allow_shrink=True
+    )
     result = report.result("shop")
     assert result.ok, result.error
     return result.load_ids[-1]
