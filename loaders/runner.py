@@ -5,7 +5,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ import dlt
 import duckdb
 from dlt.common.configuration.exceptions import ConfigFieldMissingException, LookupTraces
 from dlt.common.destination import Destination
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.extract import DltSource
 from requests import ConnectionError as RequestsConnectionError
@@ -90,6 +91,7 @@ class _Settings:
     data_dir: Path
     destination: str
     duckdb_path: Path
+    allow_shrink: bool = False
 
 
 def duckdb_memory_limit() -> str:
@@ -164,13 +166,33 @@ def _destination(settings: _Settings) -> Destination:
     return dlt.destinations.postgres()
 
 
-def _make_source(name: str, settings: _Settings) -> DltSource:
+def _loaded_rows(pipeline: dlt.Pipeline, table: str) -> int | None:
+    """Rows `table` holds in the pipeline's destination now; None before dlt created it."""
+    if not pipeline.default_schema_name or table not in pipeline.default_schema.tables:
+        return None
+    try:
+        with pipeline.sql_client() as client:
+            query = f"select count(*) from {client.make_qualified_table_name(table)}"
+            with client.execute_query(query) as cursor:
+                return int(cursor.fetchone()[0])
+    # the state knows the table, the destination does not (a new or wiped warehouse)
+    except DatabaseUndefinedRelation:
+        return None
+
+
+def _make_source(name: str, settings: _Settings, pipeline: dlt.Pipeline) -> DltSource:
     sources_dir = settings.data_dir / "sources"
     if name == "shop":
         credentials = dlt.secrets.get("sources.shop.credentials") or (
             f"sqlite:///{sources_dir / DEFAULT_DATABASE_FILE}"
         )
-        return shop(credentials=credentials)
+        # --allow-shrink: any shrink of a replaced table is accepted for this run
+        accept_any_shrink = {"max_shrink_share": 1.0} if settings.allow_shrink else {}
+        return shop(
+            credentials=credentials,
+            loaded_rows=lambda table: _loaded_rows(pipeline, table),
+            **accept_any_shrink,
+        )
     if name == "payments":
         return payments()
     if name == "ads":
@@ -300,7 +322,7 @@ def _run_pipeline(
     # time in DuckDB: PostgreSQL loads CSV by COPY, DuckDB reads Parquet natively.
     file_format = "csv" if settings.destination == "postgres" else "parquet"
     resumed_ids, rows = _complete_pending_loads(pipeline)
-    info = pipeline.run(_make_source(name, settings), loader_file_format=file_format)
+    info = pipeline.run(_make_source(name, settings, pipeline), loader_file_format=file_format)
     replace_redelivered_files(pipeline)
     # rows as extracted: dlt's normalize counts are off for JSON rows written as CSV
     extract_info = pipeline.last_trace.last_extract_info
@@ -392,6 +414,7 @@ def load(
     destination: str | None = None,
     duckdb_path: Path | None = None,
     progress: ProgressCallback | None = None,
+    allow_shrink: bool = False,
 ) -> LoadReport:
     """Load `sources` (default: all of `SOURCE_NAMES`) one after another and report on each.
 
@@ -402,10 +425,13 @@ def load(
     reported in its `SourceResult` while the others still load. A package a killed run left
     behind is loaded first; its load id and rows count in that source's result. Every source
     load appends a row to `raw_meta.load_runs`, written together when the run ends (also when
-    it is interrupted by an exception).
+    it is interrupted by an exception). `allow_shrink` accepts a table loaded in full that
+    lost more than its source's `max_shrink_share` of its rows (refused by default).
     """
     names = _check_source_names(sources)
-    settings = _resolve_settings(data_dir, destination, duckdb_path)
+    settings = replace(
+        _resolve_settings(data_dir, destination, duckdb_path), allow_shrink=allow_shrink
+    )
     if settings.destination == "duckdb":
         _check_duckdb_opens(settings.duckdb_path)
     # Arrow tables get `_dlt_load_id` like JSON rows do, so every raw row names its load

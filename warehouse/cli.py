@@ -132,18 +132,28 @@ def load(
         bool,
         typer.Option(help="Serve the simulated APIs during the load (not for real vendors)."),
     ] = False,
+    allow_shrink: Annotated[
+        bool,
+        typer.Option(
+            help="Accept a table loaded in full that lost more than its max_shrink_share of rows."
+        ),
+    ] = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Load source systems into the warehouse's raw_<source> schemas with dlt."""
     paths = instance(data_dir)
-    report = load_sources(paths, sources, destination, local_api)
+    report = load_sources(paths, sources, destination, local_api, allow_shrink=allow_shrink)
     print_load_report(report)
     if not report.ok:
         raise typer.Exit(1)
 
 
 def load_sources(
-    paths: Paths, sources: list[str] | None, destination: str | None, local_api: bool
+    paths: Paths,
+    sources: list[str] | None,
+    destination: str | None,
+    local_api: bool,
+    allow_shrink: bool = False,
 ):  # -> loaders.LoadReport; imported lazily so that `warehouse --help` stays fast
     from loaders import load as run_load
 
@@ -156,6 +166,7 @@ def load_sources(
             destination=destination,
             duckdb_path=paths.duckdb_path,
             progress=lambda source, step: status.update(f"Loading {source}: {step}"),
+            allow_shrink=allow_shrink,
         )
 
 

@@ -111,8 +111,12 @@ def _contract_check(table: settings.ShopTable) -> Callable[[pa.Table], Iterator[
     return check
 
 
+def _database_name(url: sa.engine.URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
 def check_database(credentials: str) -> None:
-    """Fail with a clear message when the shop database cannot be opened."""
+    """Fail with a clear message when the shop database cannot be opened or lacks a table."""
     url = sa.engine.make_url(credentials)
     is_sqlite_file = url.get_backend_name() == "sqlite" and bool(url.database)
     # SQLAlchemy would silently create an empty SQLite file instead of failing
@@ -123,16 +127,72 @@ def check_database(credentials: str) -> None:
         )
     engine = sa.create_engine(url)
     try:
-        with engine.connect():
-            pass
+        with engine.connect() as connection:
+            inspector = sa.inspect(connection)
+            missing = [
+                table.name for table in settings.TABLES if not inspector.has_table(table.name)
+            ]
     except sa.exc.SQLAlchemyError as error:
         message = " ".join(str(error).split("\n")[0].split())
         raise LoaderError(
-            f"cannot connect to the shop database {url.render_as_string(hide_password=True)}: "
+            f"cannot connect to the shop database {_database_name(url)}: "
             f"{message}; check that it runs and that sources.shop.credentials is right"
         ) from error
     finally:
         engine.dispose()
+    if missing:
+        tables = f"table {missing[0]}" if len(missing) == 1 else f"tables {', '.join(missing)}"
+        raise LoaderError(
+            f"the shop database {_database_name(url)} has no {tables}: restore it, or set "
+            "sources.shop.credentials to the shop's database"
+        )
+
+
+def _source_row_counts(credentials: str, tables: list[str]) -> dict[str, int]:
+    engine = sa.create_engine(credentials)
+    try:
+        with engine.connect() as connection:
+            return {
+                table: connection.execute(
+                    sa.select(sa.func.count()).select_from(sa.table(table))
+                ).scalar_one()
+                for table in tables
+            }
+    finally:
+        engine.dispose()
+
+
+def check_replaced_tables_keep_their_rows(
+    credentials: str, loaded_rows: Callable[[str], int | None], max_shrink_share: float
+) -> None:
+    """Refuse a read in which a table loaded with `replace` lost more than `max_shrink_share`.
+
+    A replaced table holds only what the last read returned, so one empty or partial read
+    (a restore in progress, a wrong database) would drop its rows from the warehouse and, for
+    customers, mark every missing customer erased. The source is counted before anything is
+    extracted, so a refused read loads nothing of the shop. `loaded_rows(table)` gives the
+    rows the destination holds now, None before its first load.
+    """
+    if not 0 <= max_shrink_share <= 1:
+        raise LoaderError(
+            f"sources.shop.max_shrink_share is {max_shrink_share}: set a share between 0 and 1 "
+            "(0.5 stops a load that would drop more than half of a table; 1 accepts any shrink)"
+        )
+    replaced = [table.name for table in settings.TABLES if table.cursor is None]
+    source_rows = _source_row_counts(credentials, replaced)
+    shrinks = []
+    for table in replaced:
+        loaded = loaded_rows(table)
+        new = source_rows[table]
+        if loaded and (loaded - new) / loaded > max_shrink_share:
+            drop = round(100 * (loaded - new) / loaded)
+            shrinks.append(f"shop.{table} would shrink from {loaded} to {new} rows (-{drop} %)")
+    if shrinks:
+        raise LoaderError(
+            f"{' and '.join(shrinks)}: check the source; to accept, run `warehouse load shop "
+            "--allow-shrink` or set sources.shop.max_shrink_share "
+            f"(now {max_shrink_share:g}; 1 accepts any shrink)"
+        )
 
 
 @dlt.source(name="shop", schema_contract=SCHEMA_CONTRACT)
@@ -140,9 +200,27 @@ def shop(
     credentials: str = dlt.secrets.value,
     lookback_seconds: int = settings.LOOKBACK_SECONDS,
     chunk_size: int = settings.CHUNK_SIZE,
+    max_shrink_share: float = settings.MAX_SHRINK_SHARE,
+    loaded_rows: Callable[[str], int | None] | None = None,
 ) -> list[DltResource]:
-    """Every table of `settings.TABLES` from the shop database at SQLAlchemy URL `credentials`."""
+    """Every table of `settings.TABLES` from the shop database at SQLAlchemy URL `credentials`.
+
+    Args:
+        credentials: SQLAlchemy URL of the shop database.
+        lookback_seconds: How far before the last cursor value incremental tables re-read.
+        chunk_size: Rows per chunk read from the database.
+        max_shrink_share: The largest share of its rows a table loaded with `replace` may lose
+            from one load to the next (config `sources.shop.max_shrink_share`); 1 accepts any.
+        loaded_rows: The rows a table holds in the destination now (None before its first
+            load); without it the shrink check is skipped.
+
+    Raises:
+        LoaderError: before anything is read, when the database cannot be opened, lacks a
+            table, or a replaced table would shrink by more than `max_shrink_share`.
+    """
     check_database(credentials)
+    if loaded_rows is not None:
+        check_replaced_tables_keep_their_rows(credentials, loaded_rows, max_shrink_share)
     resources = []
     for table in settings.TABLES:
         incremental: Any = (

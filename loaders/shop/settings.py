@@ -14,6 +14,10 @@ Load strategy per table:
 - `customers` and `addresses` are small and customers who ask to be forgotten are hard-deleted
   with their addresses: they load in full with `replace` on every run, so an erased customer
   disappears from the warehouse on the next load (an incremental cursor never sees a delete).
+  A read that would shrink such a table by more than `MAX_SHRINK_SHARE` (config
+  `sources.shop.max_shrink_share`) stops the shop's load before anything of it loads: an
+  empty `customers` read would otherwise mark every customer erased. `warehouse load shop
+  --allow-shrink` accepts it once.
 
 Timestamps (`*_at`) are parsed from ISO 8601 text with any offset to UTC timestamps, and the
 discount validity columns to dates, before they land.
@@ -33,6 +37,8 @@ from loaders.contracts import RecordContract
 LOOKBACK_SECONDS = 2 * 24 * 3600
 CHUNK_SIZE = 50_000
 DEFAULT_DATABASE_FILE = "shop.sqlite"
+MAX_SHRINK_SHARE = 0.5
+"""A replaced table may lose at most this share of its rows in one load (0.5: half)."""
 INITIAL_CURSOR = datetime(1970, 1, 1, tzinfo=UTC)
 """Where incremental tables start: before any shop row."""
 

@@ -1,12 +1,22 @@
 {#- Customers as SCD2: one row per version from customers_snapshot. A customer's first version
     is valid from the beginning of time, so that facts before the first snapshot still find a
-    version; the last version of an erased customer is closed at the erasure. Includes the
-    unknown member for facts whose customer is unknown. -#}
+    version. The shop hard-deletes a customer erased on request, so the warehouse learns of it
+    only by a load that no longer has the customer: their last version ends when that load
+    landed (the latest completed shop load when the snapshot closed the version), not when
+    the build ran. A customer missing from one read and back in a later one (an empty read
+    accepted by mistake) is current again. Includes the unknown member for facts whose
+    customer is unknown. -#}
 with
 
 customers_snapshot as (
 
     select * from {{ ref('customers_snapshot') }}
+
+),
+
+shop_loads as (
+
+    select * from {{ ref('stg_shop__loads') }}
 
 ),
 
@@ -16,16 +26,45 @@ geography as (
 
 ),
 
+-- A customer back after a read without them returns with the updated_at they had, and the
+-- snapshot inserts that version again: the closed row and its reopened copy share
+-- dbt_valid_from. They are one version, open if the copy is.
+distinct_versions as (
+
+    {{ deduplicate(
+        'customers_snapshot',
+        'customer_id, dbt_valid_from',
+        'dbt_valid_to is null desc, dbt_valid_to desc',
+    ) }}
+
+),
+
 versions as (
 
     select
         *,
         row_number() over (partition by customer_id order by dbt_valid_from) as version_number,
-        row_number() over (
-            partition by customer_id order by dbt_valid_from desc
-        ) as reverse_version_number
+        lead(dbt_valid_from) over (
+            partition by customer_id order by dbt_valid_from
+        ) as next_valid_from
 
-    from customers_snapshot
+    from distinct_versions
+
+),
+
+-- A last version the snapshot closed: the customer was no longer in the shop. The snapshot
+-- closes it at the build's clock; the load that build read is the one that first missed them.
+erasures as (
+
+    select
+        versions.customer_id,
+        max(shop_loads.loaded_at) as erased_at
+
+    from versions
+    inner join shop_loads
+        on shop_loads.loaded_at <= {{ to_utc_timestamp('versions.dbt_valid_to') }}
+    where versions.next_valid_from is null and versions.dbt_valid_to is not null
+    group by versions.customer_id
 
 ),
 
@@ -44,10 +83,11 @@ final as (
         cast(versions.postcode_prefix as varchar) as postcode_prefix,
         cast(versions.version_number as integer) as version_number,
         cast(versions.has_marketing_consent as boolean) as has_marketing_consent,
-        cast(versions.dbt_valid_to is null as boolean) as is_current,
         cast(
-            versions.reverse_version_number = 1 and versions.dbt_valid_to is not null
-            as boolean
+            versions.next_valid_from is null and versions.dbt_valid_to is null as boolean
+        ) as is_current,
+        cast(
+            versions.next_valid_from is null and versions.dbt_valid_to is not null as boolean
         ) as is_erased,
         cast(versions.created_at as timestamp) as customer_created_at,
         cast(
@@ -56,11 +96,18 @@ final as (
                 else versions.dbt_valid_from
             end as timestamp
         ) as valid_from,
-        cast(versions.dbt_valid_to as timestamp) as valid_to
+        cast(
+            coalesce(versions.next_valid_from, erasures.erased_at, versions.dbt_valid_to)
+            as timestamp
+        ) as valid_to
 
     from versions
     left join geography
         on versions.country_code = geography.country_code
+    left join erasures
+        on
+            versions.customer_id = erasures.customer_id
+            and versions.next_valid_from is null
 
     union all
 
