@@ -7,8 +7,9 @@
 }}
 
 {#- Web sessions: a visitor's events split where 30 minutes (var session_timeout_minutes)
-    pass without an event, or where an event arrives with a UTM source different from the
-    previous event's (a new campaign click). The channel comes from the session's first event.
+    pass without an event, or where an event arrives through a UTM source different from the
+    session's own (a click on another campaign's link; a visit without UTM parameters keeps the
+    session's source). The channel comes from the session's first event.
     Incremental: a late event can merge or split sessions, so a run recomputes every session
     of each visitor whose events differ (in number or newest load) from those the held
     sessions were computed from, and deletes the visitor's old sessions. -#}
@@ -77,17 +78,15 @@ with_previous as (
         *,
         lag(occurred_at) over (
             partition by anonymous_id order by occurred_at, event_id
-        ) as previous_occurred_at,
-        lag(utm_source) over (
-            partition by anonymous_id order by occurred_at, event_id
-        ) as previous_utm_source
+        ) as previous_occurred_at
 
     from visitor_events
 
 ),
 
-flagged as (
+visit_starts as (
 
+    -- a visit: the visitor's events without a 30-minute pause; sessions split visits further
     select
         *,
         case
@@ -98,12 +97,76 @@ flagged as (
                     'minute', var('session_timeout_minutes'), 'previous_occurred_at'
                 ) }}
                 then 1
-            when utm_source is not null and utm_source != coalesce(previous_utm_source, '')
+            else 0
+        end as is_visit_start
+
+    from with_previous
+
+),
+
+visits as (
+
+    select
+        *,
+        sum(is_visit_start) over (
+            partition by anonymous_id
+            order by occurred_at, event_id
+            rows between unbounded preceding and current row
+        ) as visit_number
+
+    from visit_starts
+
+),
+
+utm_runs as (
+
+    -- a run: an event with a UTM source and the events without one that follow it in the visit
+    select
+        *,
+        count(utm_source) over (
+            partition by anonymous_id, visit_number
+            order by occurred_at, event_id
+            rows between unbounded preceding and current row
+        ) as utm_run_number
+
+    from visits
+
+),
+
+run_sources as (
+
+    select
+        *,
+        max(utm_source) over (
+            partition by anonymous_id, visit_number, utm_run_number
+        ) as run_utm_source
+
+    from utm_runs
+
+),
+
+flagged as (
+
+    -- a session's own source is the last UTM source seen earlier in the visit (a different one
+    -- would have started a new session), so an event that arrives through another source
+    -- starts one; events without UTM parameters continue the session
+    select
+        *,
+        case
+            when is_visit_start = 1 then 1
+            when
+                utm_source is not null
+                and utm_source != coalesce(
+                    lag(run_utm_source) over (
+                        partition by anonymous_id, visit_number order by occurred_at, event_id
+                    ),
+                    ''
+                )
                 then 1
             else 0
         end as is_session_start
 
-    from with_previous
+    from run_sources
 
 ),
 
