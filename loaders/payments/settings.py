@@ -16,30 +16,23 @@ LOOKBACK_SECONDS = 24 * 3600
 PRIMARY_KEY = "id"
 CURSOR_FIELD = "updated"
 
-CURRENCIES = ("eur", "gbp", "usd")
-
+# Quarantine is for records the warehouse cannot represent: no key, no amount (with its
+# currency and status, which say what the amount is), no timestamp, an unparsable value. Any
+# other oddity is still money that moved or may move, so it lands with the value kept: a refund
+# with an unknown reason or without its charge, a charge with an unknown status or method or
+# without an order number, an amount in a currency without FX rates. Staging flags unknown codes
+# against the lists in dbt_project.yml (var source_codes); see docs/source_systems.md.
 CONTRACTS = {
     "charges": RecordContract(
-        required=("id", "order_number", "amount", "currency", "status", "created", "updated"),
-        enums={
-            "status": ("succeeded", "failed", "pending"),
-            "payment_method": ("card", "paypal", "klarna"),
-            "currency": CURRENCIES,
-        },
+        required=("id", "amount", "currency", "status", "created", "updated"),
         integers=("amount", "created", "updated"),
     ),
     "refunds": RecordContract(
-        required=("id", "charge_id", "amount", "currency", "status", "created", "updated"),
-        enums={
-            "reason": ("requested_by_customer", "duplicate", "fraudulent"),
-            "status": ("succeeded", "pending", "failed"),
-            "currency": CURRENCIES,
-        },
+        required=("id", "amount", "currency", "status", "created", "updated"),
         integers=("amount", "created", "updated"),
     ),
     "payouts": RecordContract(
         required=("id", "currency", "amount", "arrival_date", "created", "updated"),
-        enums={"status": ("paid", "in_transit"), "currency": CURRENCIES},
         integers=("amount", "fee_amount", "charge_count", "created", "updated"),
         dates=("arrival_date",),
     ),

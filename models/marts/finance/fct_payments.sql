@@ -31,6 +31,7 @@ final as (
         cast(payments.amount_eur as numeric(18, 2)) as amount_eur,
         cast(payments.risk_score as integer) as risk_score,
         cast(payments.is_succeeded as boolean) as is_succeeded,
+        cast(payments.is_unknown_status as boolean) as is_unknown_status,
         cast(payments.created_date as date) as payment_date,
         cast(payments.created_at as timestamp) as created_at
 

@@ -1,4 +1,5 @@
-{#- Grain: one payout (one per currency and day), net of the processor's fees. -#}
+{#- Grain: one payout, net of the processor's fees: one per currency and covered day, the UTC
+    day whose succeeded charges and refunds it settles; it arrives two business days later. -#}
 with
 
 payouts as (
@@ -22,6 +23,7 @@ final as (
         cast(fx_rate_per_eur as numeric(18, 6)) as fx_rate_per_eur,
         cast(fee_amount_eur as numeric(18, 2)) as fee_amount_eur,
         cast(net_amount_eur as numeric(18, 2)) as net_amount_eur,
+        cast(covered_date as date) as covered_date,
         cast(arrival_date as date) as arrival_date,
         cast(created_at as timestamp) as created_at
 

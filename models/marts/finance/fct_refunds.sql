@@ -31,6 +31,7 @@ final as (
         cast(refunds.fx_rate_per_eur as numeric(18, 6)) as fx_rate_per_eur,
         cast(refunds.amount_eur as numeric(18, 2)) as amount_eur,
         cast(refunds.is_succeeded as boolean) as is_succeeded,
+        cast(refunds.is_unknown_reason as boolean) as is_unknown_reason,
         cast(refunds.created_date as date) as refund_date,
         cast(refunds.created_at as timestamp) as created_at
 

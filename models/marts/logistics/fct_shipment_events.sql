@@ -28,6 +28,9 @@ final as (
         cast(tracking_events.event_code as varchar) as event_code,
         cast(tracking_events.event_location as varchar) as event_location,
         cast(tracking_events.country_code as varchar) as country_code,
+        cast(
+            {{ is_unknown_code('tracking_events.event_code', 'tracking_event_code') }} as boolean
+        ) as is_unknown_event_code,
         cast(tracking_events.event_date as date) as event_date,
         cast(tracking_events.event_at as timestamp) as event_at
 

@@ -78,6 +78,7 @@ final as (
             {{ dbt.datediff('promised.shipped_date', 'promised.delivered_date', 'day') }}
             as integer
         ) as transit_days,
+        cast(promised.has_order_number as boolean) as has_order_number,
         cast(promised.is_delivered as boolean) as is_delivered,
         cast(
             case

@@ -39,6 +39,8 @@ final as (
         charges.risk_score,
         -- flags
         charges.charge_status = 'succeeded' as is_succeeded,
+        charges.is_unknown_status,
+        charges.is_unknown_payment_method,
         -- dates and timestamps
         cast(charges.created_at as date) as created_date,
         charges.created_at,

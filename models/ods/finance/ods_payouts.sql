@@ -1,4 +1,6 @@
-{#- Payouts with gross (net plus fees) and their EUR amounts at the arrival day's rate. -#}
+{#- Payouts with gross (net plus fees) and their EUR amounts at the arrival day's rate. A payout
+    settles the charges and refunds that succeeded on one UTC day, the day the processor
+    creates it (at 23:30), and arrives two business days later. -#}
 with
 
 payouts as (
@@ -26,6 +28,8 @@ final as (
         fx_rates.rate_per_eur as fx_rate_per_eur,
         {{ money('payouts.net_amount / fx_rates.rate_per_eur') }} as net_amount_eur,
         {{ money('payouts.fee_amount / fx_rates.rate_per_eur') }} as fee_amount_eur,
+        payouts.is_unknown_status,
+        cast(payouts.created_at as date) as covered_date,
         payouts.arrival_date,
         payouts.created_at,
         payouts.updated_at

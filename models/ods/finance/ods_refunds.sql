@@ -39,6 +39,8 @@ final as (
         {{ money('refunds.amount / fx_rates.rate_per_eur') }} as amount_eur,
         -- flags
         refunds.refund_status = 'succeeded' as is_succeeded,
+        refunds.is_unknown_reason,
+        refunds.is_unknown_status,
         -- dates and timestamps
         cast(refunds.created_at as date) as created_date,
         refunds.created_at,

@@ -91,6 +91,7 @@ final as (
         coalesce(tracking_summary.tracking_event_count, 0) as tracking_event_count,
         coalesce(tracking_summary.exception_count, 0) as exception_count,
         -- flags
+        shipments.order_number is not null as has_order_number,
         tracking_summary.delivered_at is not null as is_delivered,
         tracking_summary.returned_at is not null as is_returned,
         coalesce(tracking_summary.exception_count, 0) > 0 as has_exception,

@@ -1,17 +1,13 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='anonymous_id',
-        incremental_strategy='delete+insert',
-    )
-}}
+{{ config(
+    materialized='incremental', unique_key='anonymous_id', incremental_strategy='delete+insert'
+) }}
 
-{#- Web sessions: a visitor's events split where 30 minutes (var session_timeout_minutes)
-    pass without an event, or where an event arrives with a UTM source different from the
-    previous event's (a new campaign click). The channel comes from the session's first event.
-    Incremental: a late event can merge or split sessions, so a run recomputes every session
-    of each visitor whose events differ (in number or newest load) from those the held
-    sessions were computed from, and deletes the visitor's old sessions. -#}
+{#- Web sessions: a visitor's events split where 30 minutes (var session_timeout_minutes) pass
+    without an event, or where an event arrives through a UTM source other than the session's
+    own (events without UTM parameters keep it). The channel comes from the first event.
+    Incremental: a late event can merge or split sessions, so a run recomputes every session of
+    each visitor whose events differ (in number or newest load) from those its held sessions
+    came from, and deletes the visitor's old sessions. -#}
 with
 
 events as (
@@ -71,39 +67,77 @@ visitor_events as (
 
 ),
 
-with_previous as (
+visit_starts as (
 
+    -- a visit: events without a 30-minute pause (null comparison: the visitor's first event)
     select
         *,
-        lag(occurred_at) over (
-            partition by anonymous_id order by occurred_at, event_id
-        ) as previous_occurred_at,
-        lag(utm_source) over (
-            partition by anonymous_id order by occurred_at, event_id
-        ) as previous_utm_source
+        case
+            when
+                occurred_at <= {{ dbt.dateadd(
+                    'minute', var('session_timeout_minutes'),
+                    'lag(occurred_at) over (partition by anonymous_id order by occurred_at, event_id)',
+                ) }}
+                then 0
+            else 1
+        end as is_visit_start
 
     from visitor_events
 
 ),
 
+visits as (
+
+    -- a UTM run: an event with a UTM source and the events without one that follow it
+    select
+        *,
+        sum(is_visit_start) over (
+            partition by anonymous_id
+            order by occurred_at, event_id
+            rows between unbounded preceding and current row
+        ) as visit_number,
+        count(utm_source) over (
+            partition by anonymous_id
+            order by occurred_at, event_id
+            rows between unbounded preceding and current row
+        ) as utm_run_number
+
+    from visit_starts
+
+),
+
+run_sources as (
+
+    -- a run cut by a visit's start has no source in the new visit
+    select
+        *,
+        max(utm_source) over (partition by anonymous_id, visit_number, utm_run_number)
+            as run_utm_source
+
+    from visits
+
+),
+
 flagged as (
 
+    -- the session's own source is the last one seen earlier in its visit: another starts one
     select
         *,
         case
-            when previous_occurred_at is null then 1
+            when is_visit_start = 1 then 1
             when
-                occurred_at
-                > {{ dbt.dateadd(
-                    'minute', var('session_timeout_minutes'), 'previous_occurred_at'
-                ) }}
-                then 1
-            when utm_source is not null and utm_source != coalesce(previous_utm_source, '')
+                utm_source is not null
+                and utm_source != coalesce(
+                    lag(run_utm_source) over (
+                        partition by anonymous_id, visit_number order by occurred_at, event_id
+                    ),
+                    ''
+                )
                 then 1
             else 0
         end as is_session_start
 
-    from with_previous
+    from run_sources
 
 ),
 

@@ -22,9 +22,19 @@ renamed as (
 
 ),
 
+flagged as (
+
+    select
+        *,
+        {{ is_unknown_code('event_code', 'tracking_event_code') }} as is_unknown_event_code
+
+    from renamed
+
+),
+
 deduplicated as (
 
-    {{ deduplicate('renamed', 'tracking_event_id', '_dlt_load_id desc') }}
+    {{ deduplicate('flagged', 'tracking_event_id', '_dlt_load_id desc') }}
 
 )
 

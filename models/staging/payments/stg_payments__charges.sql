@@ -32,10 +32,23 @@ renamed as (
 
 ),
 
+flagged as (
+
+    -- a charge with a status the processor does not document lands and does not count as
+    -- succeeded (only `succeeded` moves money); its status is kept and flagged
+    select
+        *,
+        {{ is_unknown_code('charge_status', 'charge_status') }} as is_unknown_status,
+        {{ is_unknown_code('payment_method', 'payment_method') }} as is_unknown_payment_method
+
+    from renamed
+
+),
+
 deduplicated as (
 
     -- a charge re-sent on a later page appears twice: keep its latest state
-    {{ deduplicate('renamed', 'charge_id', 'updated_at desc, _dlt_load_id desc') }}
+    {{ deduplicate('flagged', 'charge_id', 'updated_at desc, _dlt_load_id desc') }}
 
 )
 

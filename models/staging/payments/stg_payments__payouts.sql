@@ -24,9 +24,19 @@ renamed as (
 
 ),
 
+flagged as (
+
+    select
+        *,
+        {{ is_unknown_code('payout_status', 'payout_status') }} as is_unknown_status
+
+    from renamed
+
+),
+
 deduplicated as (
 
-    {{ deduplicate('renamed', 'payout_id', 'updated_at desc, _dlt_load_id desc') }}
+    {{ deduplicate('flagged', 'payout_id', 'updated_at desc, _dlt_load_id desc') }}
 
 )
 

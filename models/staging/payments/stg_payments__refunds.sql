@@ -23,9 +23,22 @@ renamed as (
 
 ),
 
+flagged as (
+
+    -- a refund with a code the processor does not document is still money returned: the code
+    -- is kept and flagged
+    select
+        *,
+        {{ is_unknown_code('refund_reason', 'refund_reason') }} as is_unknown_reason,
+        {{ is_unknown_code('refund_status', 'refund_status') }} as is_unknown_status
+
+    from renamed
+
+),
+
 deduplicated as (
 
-    {{ deduplicate('renamed', 'refund_id', 'updated_at desc, _dlt_load_id desc') }}
+    {{ deduplicate('flagged', 'refund_id', 'updated_at desc, _dlt_load_id desc') }}
 
 )
 
