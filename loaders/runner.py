@@ -14,6 +14,7 @@ import dlt
 import duckdb
 from dlt.common.configuration.exceptions import ConfigFieldMissingException, LookupTraces
 from dlt.common.destination import Destination
+from dlt.common.destination.exceptions import DestinationUndefinedEntity
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.extract import DltSource
@@ -275,6 +276,60 @@ def _explain_error(name: str, error: BaseException) -> str:
     return f"{name} failed: {_first_line(chain[-1])}"
 
 
+def pipelines_dir(data_dir: Path, destination: str) -> Path:
+    """The folder of dlt's working state for loads into `destination`.
+
+    One per destination: which files were read and how far each API cursor got is true of one
+    destination only, so a second destination loaded from the same data folder starts empty.
+    """
+    return data_dir / "pipelines" / destination
+
+
+def _move_shared_layout_pipelines(data_dir: Path) -> None:
+    """Move `<data>/pipelines/larkspur_<name>` folders into their destination's folder.
+
+    Data folders loaded before state was kept per destination hold every pipeline there; moved,
+    an existing warehouse goes on loading increments (and finishes a killed run's packages)
+    instead of reading everything again.
+    """
+    for folder in sorted((data_dir / "pipelines").glob("larkspur_*")):
+        try:
+            state = json.loads((folder / "state.json").read_text())
+        except (OSError, ValueError):
+            continue
+        destination = str(state.get("destination_type") or "").rsplit(".", 1)[-1]
+        target = pipelines_dir(data_dir, destination) / folder.name
+        if destination in DESTINATIONS and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            folder.rename(target)
+
+
+def _pipeline(
+    name: str, dataset_name: str, settings: _Settings, destination: Destination
+) -> dlt.Pipeline:
+    return dlt.pipeline(
+        pipeline_name=f"larkspur_{name}",
+        pipelines_dir=str(pipelines_dir(settings.data_dir, settings.destination)),
+        destination=destination,
+        dataset_name=dataset_name,
+    )
+
+
+def _destination_lost_state(pipeline: dlt.Pipeline) -> bool:
+    """Whether the pipeline loaded before but its destination holds no state of it now.
+
+    dlt starts over by itself when the dataset is missing, but not when it exists empty, as
+    `warehouse setup-postgres` leaves the raw schemas of a recreated database.
+    """
+    if pipeline.default_schema_name is None or pipeline.has_pending_data:
+        return False
+    try:
+        with pipeline.destination_client() as client:
+            return client.get_stored_state(pipeline.pipeline_name) is None  # type: ignore[attr-defined]
+    except DestinationUndefinedEntity:
+        return True
+
+
 def _rows_of_loads(pipeline: dlt.Pipeline, load_ids: list[str]) -> dict[str, int]:
     """Rows per table the packages `load_ids` left in the destination."""
     rows: dict[str, int] = {}
@@ -312,16 +367,15 @@ def _complete_pending_loads(pipeline: dlt.Pipeline) -> tuple[list[str], dict[str
 def _run_pipeline(
     name: str, settings: _Settings, destination: Destination
 ) -> tuple[list[str], dict[str, int]]:
-    pipeline = dlt.pipeline(
-        pipeline_name=f"larkspur_{name}",
-        pipelines_dir=str(settings.data_dir / "pipelines"),
-        destination=destination,
-        dataset_name=f"raw_{name}",
-    )
+    pipeline = _pipeline(name, f"raw_{name}", settings, destination)
     # Bulk files rather than dlt's default row inserts, which took over half of an API load's
     # time in DuckDB: PostgreSQL loads CSV by COPY, DuckDB reads Parquet natively.
     file_format = "csv" if settings.destination == "postgres" else "parquet"
     resumed_ids, rows = _complete_pending_loads(pipeline)
+    if _destination_lost_state(pipeline):
+        # the dataset was dropped or the database recreated: what the local state says was
+        # read is not there any more, so read everything again
+        pipeline = pipeline.drop()
     info = pipeline.run(_make_source(name, settings, pipeline), loader_file_format=file_format)
     replace_redelivered_files(pipeline)
     # rows as extracted: dlt's normalize counts are off for JSON rows written as CSV
@@ -371,12 +425,7 @@ def _log_runs(
     run_id: str, results: list[SourceResult], settings: _Settings, destination: Destination
 ) -> None:
     """Append one `raw_meta.load_runs` row per source load, in a single small load."""
-    pipeline = dlt.pipeline(
-        pipeline_name="larkspur_meta",
-        pipelines_dir=str(settings.data_dir / "pipelines"),
-        destination=destination,
-        dataset_name=META_DATASET,
-    )
+    pipeline = _pipeline("meta", META_DATASET, settings, destination)
     rows = [
         {
             "run_id": run_id,
@@ -434,6 +483,7 @@ def load(
     )
     if settings.destination == "duckdb":
         _check_duckdb_opens(settings.duckdb_path)
+    _move_shared_layout_pipelines(settings.data_dir)
     # Arrow tables get `_dlt_load_id` like JSON rows do, so every raw row names its load
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
     dest = _destination(settings)
