@@ -5,10 +5,16 @@ second destination must not inherit, and they load without an API server.
 """
 
 import os
+import secrets
 import shutil
+import subprocess
+import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import psycopg2
 import pytest
 
@@ -16,16 +22,29 @@ from loaders import load
 from tests.conftest import require_service
 from tests.loaders.conftest import Warehouse, copy_sources
 from warehouse.postgres import (
+    MART_SCHEMAS,
+    PII_KEY_ENV,
+    ROLE_PREFIX_ENV,
     PostgresWarehouse,
     admin_url,
+    drop_roles,
     raw_schemas,
     role_names,
     throwaway_database,
 )
+from warehouse.settings import PROJECT_DIR
 
 LOGISTICS_TABLES = ("shipments", "tracking_events", "inventory_snapshots", "quarantined_records")
 HOST = os.environ.get("WAREHOUSE_PG_HOST", "127.0.0.1")
 PORT = int(os.environ.get("WAREHOUSE_PG_PORT", "5432"))
+# the smallest demo whose build passes on both warehouses
+DEMO_DAYS = 20
+DEMO_SCALE = 0.005
+MART_MODELS = sorted(
+    (path.parent.name, path.stem)
+    for schema in MART_SCHEMAS
+    for path in (PROJECT_DIR / "models" / "marts" / schema).glob("*.sql")
+)
 
 
 def postgres_counts(database: str) -> dict[str, int]:
@@ -142,3 +161,63 @@ def test_a_data_folder_of_the_shared_layout_keeps_its_duckdb_state(
     assert duckdb_counts(warehouse) == loaded
     assert sorted(path.name for path in pipelines.iterdir()) == ["duckdb"]
     assert (pipelines / "duckdb" / "larkspur_logistics" / "state.json").exists()
+
+
+def warehouse_command(*args: str, environment: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "warehouse", *args],
+        env={**os.environ, **environment, "COLUMNS": "120"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+
+
+def mart_row_counts(connection: Any) -> dict[str, int]:
+    """Rows of every mart model, from a DB-API connection to either warehouse."""
+    counts = {}
+    cursor = connection.cursor()
+    for schema, model in MART_MODELS:
+        cursor.execute(f"select count(*) from {schema}.{model}")
+        counts[f"{schema}.{model}"] = cursor.fetchone()[0]
+    return counts
+
+
+@pytest.mark.postgres
+@pytest.mark.e2e
+def test_demo_on_postgres_after_the_duckdb_demo_builds_the_same_marts(tmp_path: Path) -> None:
+    """`make demo`, `warehouse setup-postgres`, `warehouse demo --target postgres`: one folder."""
+    require_service("PostgreSQL", HOST, PORT)
+    data_dir = tmp_path / "data"
+    duckdb_path = data_dir / "warehouse.duckdb"
+    environment = {"WAREHOUSE_DATA_DIR": str(data_dir), "WAREHOUSE_DUCKDB_PATH": str(duckdb_path)}
+    duckdb_demo = warehouse_command(
+        "demo", "--days", str(DEMO_DAYS), "--scale", str(DEMO_SCALE), environment=environment
+    )
+    assert duckdb_demo.returncode == 0, duckdb_demo.stdout[-3000:] + duckdb_demo.stderr[-3000:]
+    with duckdb.connect(str(duckdb_path), read_only=True) as connection:
+        in_duckdb = mart_row_counts(connection)
+    assert all(in_duckdb.values()), in_duckdb
+
+    prefix = f"lk{uuid.uuid4().hex[:8]}_"
+    url = admin_url()
+    try:
+        with throwaway_database(url, "larkspur_switch_test") as database:
+            environment |= {
+                "WAREHOUSE_PG_DATABASE": database,
+                ROLE_PREFIX_ENV: prefix,
+                PII_KEY_ENV: secrets.token_urlsafe(24),
+            }
+            setup = warehouse_command("setup-postgres", environment=environment)
+            assert setup.returncode == 0, setup.stderr
+            postgres_demo = warehouse_command(
+                "demo", "--target", "postgres", environment=environment
+            )
+            output = postgres_demo.stdout + postgres_demo.stderr
+            assert postgres_demo.returncode == 0, output[-3000:]
+            with psycopg2.connect(url, dbname=database) as connection:
+                in_postgres = mart_row_counts(connection)
+    finally:
+        drop_roles(url, role_names(prefix))
+    assert in_postgres == in_duckdb
