@@ -14,6 +14,8 @@ import dlt
 import duckdb
 from dlt.common.configuration.exceptions import ConfigFieldMissingException, LookupTraces
 from dlt.common.destination import Destination
+from dlt.common.destination.exceptions import DestinationUndefinedEntity
+from dlt.common.versioned_state import decompress_state
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.extract import DltSource
@@ -53,6 +55,7 @@ class SourceResult:
     error: str | None
     load_ids: list[str]
     rows: dict[str, int]
+    # also those of loads a killed run landed and this run logs, named <resource>/<path>
     files_read: list[str]
     quarantined: dict[tuple[str, str], int]
     started_at: datetime
@@ -275,6 +278,60 @@ def _explain_error(name: str, error: BaseException) -> str:
     return f"{name} failed: {_first_line(chain[-1])}"
 
 
+def pipelines_dir(data_dir: Path, destination: str) -> Path:
+    """The folder of dlt's working state for loads into `destination`.
+
+    One per destination: which files were read and how far each API cursor got is true of one
+    destination only, so a second destination loaded from the same data folder starts empty.
+    """
+    return data_dir / "pipelines" / destination
+
+
+def _move_shared_layout_pipelines(data_dir: Path) -> None:
+    """Move `<data>/pipelines/larkspur_<name>` folders into their destination's folder.
+
+    Data folders loaded before state was kept per destination hold every pipeline there; moved,
+    an existing warehouse goes on loading increments (and finishes a killed run's packages)
+    instead of reading everything again.
+    """
+    for folder in sorted((data_dir / "pipelines").glob("larkspur_*")):
+        try:
+            state = json.loads((folder / "state.json").read_text())
+        except (OSError, ValueError):
+            continue
+        destination = str(state.get("destination_type") or "").rsplit(".", 1)[-1]
+        target = pipelines_dir(data_dir, destination) / folder.name
+        if destination in DESTINATIONS and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            folder.rename(target)
+
+
+def _pipeline(
+    name: str, dataset_name: str, settings: _Settings, destination: Destination
+) -> dlt.Pipeline:
+    return dlt.pipeline(
+        pipeline_name=f"larkspur_{name}",
+        pipelines_dir=str(pipelines_dir(settings.data_dir, settings.destination)),
+        destination=destination,
+        dataset_name=dataset_name,
+    )
+
+
+def _destination_lost_state(pipeline: dlt.Pipeline) -> bool:
+    """Whether the pipeline loaded before but its destination holds no state of it now.
+
+    dlt starts over by itself when the dataset is missing, but not when it exists empty, as
+    `warehouse setup-postgres` leaves the raw schemas of a recreated database.
+    """
+    if pipeline.default_schema_name is None or pipeline.has_pending_data:
+        return False
+    try:
+        with pipeline.destination_client() as client:
+            return client.get_stored_state(pipeline.pipeline_name) is None  # type: ignore[attr-defined]
+    except DestinationUndefinedEntity:
+        return True
+
+
 def _rows_of_loads(pipeline: dlt.Pipeline, load_ids: list[str]) -> dict[str, int]:
     """Rows per table the packages `load_ids` left in the destination."""
     rows: dict[str, int] = {}
@@ -292,36 +349,102 @@ def _rows_of_loads(pipeline: dlt.Pipeline, load_ids: list[str]) -> dict[str, int
     return rows
 
 
-def _complete_pending_loads(pipeline: dlt.Pipeline) -> tuple[list[str], dict[str, int]]:
-    """Normalize and load the packages a killed run left behind; return their ids and rows.
+def _complete_pending_loads(pipeline: dlt.Pipeline) -> None:
+    """Normalize and load the packages a killed run left behind.
 
-    Their rows are counted in the destination: the extract counts of the killed run died with
-    it. Without this step `pipeline.run` would load them and return without extracting.
+    Without this step `pipeline.run` would load them and return without extracting. Their
+    loads are then logged like any other unlogged load (`_unlogged_loads`).
     """
-    extracted = list(pipeline.list_extracted_load_packages())
-    if extracted:
+    if pipeline.list_extracted_load_packages():
         pipeline.normalize()
-    pending = [*extracted, *pipeline.list_normalized_load_packages()]
-    if not pending:
-        return [], {}
-    pipeline.load()
-    load_ids = sorted(set(pending))
-    return load_ids, _rows_of_loads(pipeline, load_ids)
+    if pipeline.list_normalized_load_packages():
+        pipeline.load()
+
+
+def _unlogged_loads(pipeline: dlt.Pipeline, source: str) -> list[str]:
+    """Completed loads of the source's dataset that no `raw_meta.load_runs` row names.
+
+    A run killed after a source loaded, or whose log could not be written, leaves such loads;
+    the next run logs them as its own.
+    """
+    with pipeline.sql_client() as client:
+        try:
+            loaded = client.execute_sql(
+                f"select load_id from {client.make_qualified_table_name('_dlt_loads')} "
+                "where status = 0"
+            )
+        except DestinationUndefinedEntity:
+            return []
+        logged: set[str] = set()
+        with client.with_alternative_dataset_name(META_DATASET):
+            try:
+                runs = client.execute_sql(
+                    f"select load_ids from {client.make_qualified_table_name(LOAD_RUNS_TABLE)} "
+                    "where source = %s",
+                    source,
+                )
+            except DestinationUndefinedEntity:
+                runs = []
+        for (load_ids,) in runs or []:
+            logged.update(json.loads(load_ids))
+    return sorted({load_id for (load_id,) in loaded or []} - logged)
+
+
+def _files_of_loads(pipeline: dlt.Pipeline, load_ids: list[str]) -> list[str]:
+    """Files (`<resource>/<path>`) whose reading the loads `load_ids` committed to the state.
+
+    The file sources keep every file read in their resource state, and each load that changed
+    the state stored a copy of it in the destination: a file is one of a load's when that
+    load's copy records it and the copy before did not (or recorded another version).
+    """
+    wanted = set(load_ids)
+    with pipeline.sql_client() as client:
+        state_table = client.make_qualified_table_name("_dlt_pipeline_state")
+        loads_table = client.make_qualified_table_name("_dlt_loads")
+        try:
+            states = client.execute_sql(
+                f"select s._dlt_load_id, s.state from {state_table} as s "
+                f"join {loads_table} as l on l.load_id = s._dlt_load_id "
+                "where l.status = 0 and s.pipeline_name = %s order by s._dlt_load_id",
+                pipeline.pipeline_name,
+            )
+        except DestinationUndefinedEntity:
+            return []
+    files: list[str] = []
+    previous: dict[str, str] = {}
+    for load_id, compressed in states or []:
+        current = {
+            f"{resource}/{path}": version
+            for source_state in decompress_state(compressed).get("sources", {}).values()
+            for resource, resource_state in source_state.get("resources", {}).items()
+            for path, version in resource_state.get("files", {}).items()
+        }
+        if load_id in wanted:
+            files += [name for name, version in current.items() if previous.get(name) != version]
+        previous = current
+    return files
 
 
 def _run_pipeline(
     name: str, settings: _Settings, destination: Destination
-) -> tuple[list[str], dict[str, int]]:
-    pipeline = dlt.pipeline(
-        pipeline_name=f"larkspur_{name}",
-        pipelines_dir=str(settings.data_dir / "pipelines"),
-        destination=destination,
-        dataset_name=f"raw_{name}",
-    )
+) -> tuple[list[str], dict[str, int], list[str]]:
+    """Load source `name`; return the load ids, rows per table and files it logs.
+
+    Besides this run's own loads these are the loads no earlier run logged (a killed run's),
+    their rows counted in the destination: the extract counts of a killed run died with it.
+    """
+    pipeline = _pipeline(name, f"raw_{name}", settings, destination)
     # Bulk files rather than dlt's default row inserts, which took over half of an API load's
     # time in DuckDB: PostgreSQL loads CSV by COPY, DuckDB reads Parquet natively.
     file_format = "csv" if settings.destination == "postgres" else "parquet"
-    resumed_ids, rows = _complete_pending_loads(pipeline)
+    _complete_pending_loads(pipeline)
+    if _destination_lost_state(pipeline):
+        # the dataset was dropped or the database recreated: what the local state says was
+        # read is not there any more, so read everything again
+        pipeline = pipeline.drop()
+    recovered_ids = _unlogged_loads(pipeline, name)
+    rows = _rows_of_loads(pipeline, recovered_ids) if recovered_ids else {}
+    recovered_files = _files_of_loads(pipeline, recovered_ids) if recovered_ids else []
     info = pipeline.run(_make_source(name, settings, pipeline), loader_file_format=file_format)
     replace_redelivered_files(pipeline)
     # rows as extracted: dlt's normalize counts are off for JSON rows written as CSV
@@ -332,7 +455,7 @@ def _run_pipeline(
                 # an empty table dlt only creates (the quarantine) holds no rows to report
                 if not table.startswith("_dlt") and table_metrics.items_count:
                     rows[table] = rows.get(table, 0) + table_metrics.items_count
-    return [*resumed_ids, *info.loads_ids], rows
+    return [*recovered_ids, *info.loads_ids], rows, recovered_files
 
 
 def _load_source(name: str, settings: _Settings, destination: Destination) -> SourceResult:
@@ -342,8 +465,9 @@ def _load_source(name: str, settings: _Settings, destination: Destination) -> So
     error: str | None = None
     load_ids: list[str] = []
     rows: dict[str, int] = {}
+    recovered_files: list[str] = []
     try:
-        load_ids, rows = _run_pipeline(name, settings, destination)
+        load_ids, rows, recovered_files = _run_pipeline(name, settings, destination)
     # a failing source is reported and the others still load
     except Exception as failure:
         error = describe_error(name, failure)
@@ -359,7 +483,7 @@ def _load_source(name: str, settings: _Settings, destination: Destination) -> So
         error=error,
         load_ids=load_ids,
         rows=rows,
-        files_read=list(stats.files_read),
+        files_read=[*recovered_files, *stats.files_read],
         quarantined=dict(stats.quarantined),
         started_at=started_at,
         finished_at=datetime.now(UTC),
@@ -371,12 +495,7 @@ def _log_runs(
     run_id: str, results: list[SourceResult], settings: _Settings, destination: Destination
 ) -> None:
     """Append one `raw_meta.load_runs` row per source load, in a single small load."""
-    pipeline = dlt.pipeline(
-        pipeline_name="larkspur_meta",
-        pipelines_dir=str(settings.data_dir / "pipelines"),
-        destination=destination,
-        dataset_name=META_DATASET,
-    )
+    pipeline = _pipeline("meta", META_DATASET, settings, destination)
     rows = [
         {
             "run_id": run_id,
@@ -423,10 +542,12 @@ def load(
     `<data_dir>/warehouse.duckdb`. Raises `LoaderError` before loading anything for an unknown
     source or destination and for a DuckDB file another process holds; a source that fails is
     reported in its `SourceResult` while the others still load. A package a killed run left
-    behind is loaded first; its load id and rows count in that source's result. Every source
-    load appends a row to `raw_meta.load_runs`, written together when the run ends (also when
-    it is interrupted by an exception). `allow_shrink` accepts a table loaded in full that
-    lost more than its source's `max_shrink_share` of its rows (refused by default).
+    behind is loaded first; its load id, rows and files count in that source's result, as do
+    those of any load in the source's dataset that no `raw_meta.load_runs` row names yet (a run
+    killed before it wrote its log). Every source load appends a row to `raw_meta.load_runs`,
+    written together when the run ends (also when it is interrupted by an exception).
+    `allow_shrink` accepts a table loaded in full that lost more than its source's
+    `max_shrink_share` of its rows (refused by default).
     """
     names = _check_source_names(sources)
     settings = replace(
@@ -434,6 +555,7 @@ def load(
     )
     if settings.destination == "duckdb":
         _check_duckdb_opens(settings.duckdb_path)
+    _move_shared_layout_pipelines(settings.data_dir)
     # Arrow tables get `_dlt_load_id` like JSON rows do, so every raw row names its load
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
     dest = _destination(settings)

@@ -227,7 +227,14 @@ def build_warehouse(
         args += ["--select", select]
     if full_refresh:
         args.append("--full-refresh")
-    return run_dbt(args, paths, target=target, quiet=quiet)
+    result = run_dbt(args, paths, target=target, quiet=quiet)
+    # dbt itself only logs a selection of nothing and exits 0
+    if select and result.ok and result.nodes_run == 0:
+        raise WarehouseError(
+            f"--select {select!r} matches no model, seed, snapshot or test, so nothing was "
+            f"built: `.venv/bin/dbt ls --select {select}` lists what a selection matches"
+        )
+    return result
 
 
 def print_dbt_result(title: str, result: DbtResult) -> None:

@@ -14,9 +14,13 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from warehouse.errors import WarehouseError
 from warehouse.settings import PROJECT_DIR, TELEMETRY_OFF, Paths
+
+# profiles.yml's default target: the DuckDB warehouse `warehouse status` reads
+DEFAULT_TARGET = "dev"
 
 
 @dataclass
@@ -32,6 +36,11 @@ class DbtResult:
     @property
     def ok(self) -> bool:
         return self.returncode == 0
+
+    @property
+    def nodes_run(self) -> int:
+        """Models, seeds, snapshots and tests the command ran (0 for a selection of nothing)."""
+        return sum(self.status_counts.values())
 
 
 def dbt_command(args: list[str], paths: Paths, target: str | None = None) -> list[str]:
@@ -75,6 +84,9 @@ def run_dbt(
     """
     command = dbt_command(args, paths, target)
     results_file = paths.dbt_target_dir / "run_results.json"
+    if results_file.exists() and not latest_results_path(paths, target).exists():
+        # a data folder from before the record: its last run starts it
+        record_latest_results(paths, target, json.loads(results_file.read_text()))
     results_file.unlink(missing_ok=True)
     try:
         completed = subprocess.run(
@@ -92,6 +104,7 @@ def run_dbt(
     result = DbtResult(command=command, returncode=completed.returncode)
     if results_file.exists():
         summarise_run_results(results_file, result)
+        record_latest_results(paths, target, json.loads(results_file.read_text()))
     elif completed.returncode != 0:
         # dbt failed before running any node (bad profile, locked file, parse error):
         # its last lines say why.
@@ -110,3 +123,58 @@ def summarise_run_results(results_file: Path, result: DbtResult) -> None:
         if status in {"error", "fail", "runtime error"}:
             message = (node.get("message") or "").strip().splitlines()
             result.failures.append(f"{node['unique_id']}: {message[0] if message else status}")
+
+
+def latest_results_path(paths: Paths, target: str | None = None) -> Path:
+    """The latest result of every node the dbt runs on one target's warehouse produced.
+
+    One file per target: the DuckDB and the PostgreSQL warehouse are built apart, and
+    `warehouse status` and the data-quality page describe one of them.
+    """
+    name = target or os.environ.get("DBT_TARGET") or DEFAULT_TARGET
+    return paths.data_dir / "dbt" / "latest_results" / f"{name}.json"
+
+
+def read_latest_results(paths: Paths, target: str | None = None) -> dict[str, Any] | None:
+    """The record `record_latest_results` keeps, shaped like dbt's run_results.json, or None."""
+    path = latest_results_path(paths, target)
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise WarehouseError(
+            f"cannot read the record of dbt results {path}: {error}",
+            hint="delete it and run `warehouse build` to start it again",
+        ) from error
+
+
+def record_latest_results(paths: Paths, target: str | None, run_results: dict[str, Any]) -> None:
+    """Merge one dbt run's results into the target's record of each node's latest result.
+
+    A `--select` build replaces the results of the nodes it ran and keeps the others', so what
+    the status and the data-quality page say about a model is its last build's, whichever
+    selection ran it. Nodes the project no longer has (not in the manifest) are dropped. The
+    record's metadata is that of the latest run with results.
+    """
+    if not run_results.get("results"):
+        return
+    previous = read_latest_results(paths, target) or {}
+    latest = {node["unique_id"]: node for node in previous.get("results", [])}
+    latest.update({node["unique_id"]: node for node in run_results["results"]})
+    manifest_file = paths.dbt_target_dir / "manifest.json"
+    if manifest_file.exists():
+        manifest = json.loads(manifest_file.read_text())
+        in_project = {
+            *manifest.get("nodes", {}),
+            *manifest.get("sources", {}),
+            *manifest.get("unit_tests", {}),
+        }
+        latest = {unique_id: node for unique_id, node in latest.items() if unique_id in in_project}
+    record = {**run_results, "results": list(latest.values())}
+    path = latest_results_path(paths, target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # written whole, then renamed: a build killed here leaves the previous record intact
+    partial = path.with_suffix(".json.partial")
+    partial.write_text(json.dumps(record))
+    partial.replace(path)

@@ -6,14 +6,14 @@
   another host (dbt's page carries a Snowplow tracker and a template favicon path; a
   Content-Security-Policy keeps anything else, such as an image in a model description, local).
 - ``data-quality.html``: per model, its tests passed / warned / failed with failing-row counts
-  from the last build's ``run_results.json``, and source freshness from ``sources.json``.
+  from each node's latest build result (`warehouse.dbt.read_latest_results`: a ``--select``
+  build updates only the nodes it ran), and source freshness from ``sources.json``.
 - ``bus-matrix.html``: facts x conformed dimensions, and ``erd.html``: one entity-relationship
   diagram (inline SVG) per mart, both from dbterd's reading of the ``relationships`` tests
   (`warehouse.erd`); ``erd/<mart>.mmd`` and ``erd/<mart>.dbml`` hold dbterd's text of each.
 
 dbt's docs and freshness commands run with their own target folder (`<data_dir>/dbt/docs`):
-both write ``run_results.json``, and the build's copy must survive for this page and for
-`warehouse status`.
+both write ``run_results.json``, which must not pass for a build's.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
-from warehouse.dbt import dbt_command, dbt_environment
+from warehouse.dbt import dbt_command, dbt_environment, read_latest_results
 from warehouse.erd import (
     ERD_FOLDER,
     ERD_PAGE,
@@ -136,8 +136,7 @@ def build_site(paths: Paths, *, target: str | None = None, quiet: bool = False) 
         freshness_problem = "dbt source freshness did not run: " + last_lines(freshness, 2)
 
     manifest = read_json(target_dir / "manifest.json")
-    results_file = paths.dbt_target_dir / "run_results.json"
-    run_results = read_json(results_file) if results_file.exists() else None
+    run_results = read_latest_results(paths, target)
     sources = read_json(sources_file) if sources_file.exists() else None
     now = datetime.now(UTC)
 
@@ -559,7 +558,8 @@ def render_test_summary(report: DataQualityReport) -> str:
     )
     elapsed = f" in {report.elapsed_seconds:.0f} s" if report.elapsed_seconds else ""
     return (
-        f"<p>Results of the last <code>dbt {html.escape(report.command)}</code>, finished "
+        "<p>The latest result of every model and test; the last "
+        f"<code>dbt {html.escape(report.command)}</code> finished "
         f"{format_time(report.results_generated_at)}{elapsed}.</p>"
         f'<div class="summary" id="test-summary">{boxes}</div>'
     )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import duckdb
 
 from warehouse.database import connect
+from warehouse.dbt import read_latest_results
 from warehouse.settings import Paths
 
 
@@ -74,11 +73,8 @@ def read_status(paths: Paths) -> WarehouseStatus:
                 """
             ).fetchall()
         )
-    # The docs site runs its dbt commands in a target folder of its own, so run_results.json
-    # here is always the last build's.
-    status.last_build, status.last_build_at = last_build_results(
-        paths.dbt_target_dir / "run_results.json"
-    )
+    # each node's latest result, also of nodes the last (`--select`) build did not run
+    status.last_build, status.last_build_at = last_build_results(read_latest_results(paths))
     return status
 
 
@@ -138,11 +134,10 @@ def table_exists(connection: duckdb.DuckDBPyConnection, schema: str, name: str) 
     )
 
 
-def last_build_results(results_file: Path) -> tuple[dict[str, int], str | None]:
-    """Status counts of the last `dbt build`, and when it ran."""
-    if not results_file.exists():
+def last_build_results(run_results: dict | None) -> tuple[dict[str, int], str | None]:
+    """Status counts of the nodes' latest results, and when the latest build ran."""
+    if run_results is None:
         return {}, None
-    run_results = json.loads(results_file.read_text())
     counts: dict[str, int] = {}
     for node in run_results.get("results", []):
         counts[node["status"]] = counts.get(node["status"], 0) + 1
