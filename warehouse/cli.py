@@ -433,29 +433,28 @@ def query(
             show_default=False,
         ),
     ] = None,
-    limit: Annotated[int, typer.Option(help="Rows to show at most.")] = 50,
+    limit: Annotated[int, typer.Option(help="Rows to show at most (1 or more).")] = 50,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Run a read-only SQL query against the DuckDB warehouse and print the result."""
+    """Run one read-only SQL query against the DuckDB warehouse and print the result.
+
+    The warehouse is opened read-only with DuckDB's file access, extensions and settings
+    switched off: the query reads the warehouse's tables and nothing else.
+    """
     if (sql is None) == (file is None):
         raise WarehouseError("give either a SQL query or --file", hint="warehouse query --help")
+    if limit < 1:
+        raise WarehouseError(f"--limit must be 1 or more, not {limit}")
     if file is not None:
         try:
             sql = file.read_text()
         except OSError as error:
             raise WarehouseError(f"cannot read {file}: {error.strerror}") from error
-    import duckdb
-
-    from warehouse.database import connect
+    from warehouse.database import connect, run_query
 
     paths = instance(data_dir)
     with connect(paths.duckdb_path) as connection:
-        try:
-            cursor = connection.execute(sql)
-        except duckdb.Error as error:
-            raise WarehouseError(str(error).splitlines()[0]) from error
-        columns = [column[0] for column in cursor.description or []]
-        rows = cursor.fetchmany(limit)
+        columns, rows = run_query(connection, sql, limit)
     table = Table(*columns)
     for row in rows:
         table.add_row(*("" if value is None else str(value) for value in row))
