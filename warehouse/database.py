@@ -101,7 +101,7 @@ def run_query(
     [statement_type] = types
     if statement_type not in QUERY_STATEMENT_TYPES:
         raise WarehouseError(
-            f"a {statement_type} statement is not a query: warehouse query only reads",
+            f"{statement_type} statements are not queries: warehouse query only reads",
             hint=QUERY_HINT,
         )
     try:
