@@ -8,8 +8,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 
 @dataclass(frozen=True)
 class CliRun:
@@ -53,8 +51,3 @@ def run_warehouse(
         timeout=timeout,
     )
     return CliRun(completed.returncode, completed.stdout, completed.stderr)
-
-
-@pytest.fixture
-def cli():
-    return run_warehouse
