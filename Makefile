@@ -16,7 +16,7 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 # Lint compiles the dbt project against a scratch DuckDB file, never your warehouse.
 LINT_DUCKDB := target/lint.duckdb
 
-.PHONY: help setup demo test lint format bench clean
+.PHONY: help setup demo test lint format bench clean clean-data
 
 help:
 	@echo "make demo   simulate Larkspur, load every source, dbt build, docs, summary"
@@ -24,7 +24,8 @@ help:
 	@echo "make lint   ruff and sqlfluff only;  make format   fix what they can"
 	@echo "make bench  benchmarks at scale factor SF (default $(SF); 1 = a year of a mid-size"
 	@echo "            retailer) over DAYS (default 365); simulations are cached in .bench-cache"
-	@echo "make clean  remove the environment, the data folder and dbt artefacts"
+	@echo "make clean  remove the environment and dbt artefacts (the data folder stays)"
+	@echo "make clean-data  remove the data folder ./data: sources, warehouse, docs"
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -60,5 +61,10 @@ bench: setup
 	$(VENV_BIN)/python -m benchmarks.run --scale $(SF) --days $(or $(DAYS),365) \
 		--simulation-cache .bench-cache
 
+# The data folder holds the simulated history and the warehouse: hours of work at scale 1, so it
+# goes only when asked for by name.
 clean:
-	rm -rf .venv .tools data target logs
+	rm -rf .venv .tools target logs
+
+clean-data:
+	rm -rf data

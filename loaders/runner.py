@@ -33,13 +33,13 @@ from loaders.shop import shop
 from loaders.shop.settings import DEFAULT_DATABASE_FILE
 from loaders.stats import RunStats, start_stats
 from loaders.web import web
+from warehouse.errors import WarehouseError
+from warehouse.settings import duckdb_memory_limit
 
 SOURCE_NAMES: tuple[str, ...] = ("shop", "payments", "ads", "fx", "web", "logistics")
 """Every source `load()` knows, in the order it loads them."""
 
 DESTINATIONS = ("duckdb", "postgres")
-# profiles.yml gives dbt the same default
-DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
 META_DATASET = "raw_meta"
 LOAD_RUNS_TABLE = "load_runs"
 
@@ -97,11 +97,6 @@ class _Settings:
     allow_shrink: bool = False
 
 
-def duckdb_memory_limit() -> str:
-    """The most memory DuckDB may use before it spills to disk, as `dbt build` sets it too."""
-    return os.environ.get("WAREHOUSE_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT
-
-
 def _resolve_settings(
     data_dir: Path | None, destination: str | None, duckdb_path: Path | None
 ) -> _Settings:
@@ -132,16 +127,13 @@ def _check_source_names(sources: Sequence[str] | None) -> list[str]:
 
 def _check_duckdb_opens(path: Path) -> None:
     """Open the warehouse file as the load will, memory cap included, or say what stops it."""
+    try:
+        memory_limit = duckdb_memory_limit()  # the same check `warehouse build` makes
+    except WarehouseError as error:
+        raise LoaderError(str(error)) from error
     path.parent.mkdir(parents=True, exist_ok=True)
-    memory_limit = duckdb_memory_limit()
     try:
         duckdb.connect(str(path), config={"memory_limit": memory_limit}).close()
-    except (duckdb.ParserException, duckdb.InvalidInputException) as error:
-        raise LoaderError(
-            f"WAREHOUSE_DUCKDB_MEMORY_LIMIT={memory_limit!r} is not a size DuckDB understands "
-            f"({error}): set it like 3GB or 500MB, or unset it for the default "
-            f"{DEFAULT_DUCKDB_MEMORY_LIMIT}"
-        ) from error
     except duckdb.IOException as error:
         if "lock" in str(error).lower():
             raise LoaderError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -16,7 +17,13 @@ from rich.table import Table
 
 from warehouse.dbt import DbtResult, run_dbt
 from warehouse.errors import WarehouseError
-from warehouse.settings import Paths, apply_environment, resolve_paths, temporary_environment
+from warehouse.settings import (
+    Paths,
+    apply_environment,
+    duckdb_memory_limit,
+    resolve_paths,
+    temporary_environment,
+)
 
 app = typer.Typer(
     help=__doc__,
@@ -47,11 +54,45 @@ TargetOption = Annotated[
 ]
 
 
-def instance(data_dir: Path | None) -> Paths:
-    """Resolve this run's folders and export them, with telemetry off, for dlt and dbt."""
+def instance(data_dir: Path | None, *, creates: bool = False, writes: bool = False) -> Paths:
+    """Resolve and check this run's folders and settings, then export them for dlt and dbt.
+
+    The data folder must exist (a command that `creates` one makes it) and, for a command that
+    `writes`, take new files; `WAREHOUSE_DUCKDB_MEMORY_LIMIT` must be a size DuckDB can work
+    with. Each problem is one `WarehouseError` before the command does anything.
+    """
     paths = resolve_paths(data_dir)
+    check_data_folder(paths.data_dir, creates=creates, writes=writes or creates)
+    duckdb_memory_limit()
     apply_environment(paths)
     return paths
+
+
+def check_data_folder(folder: Path, *, creates: bool, writes: bool) -> None:
+    """Stop with one line when the data folder is missing, is a file, or cannot take files."""
+    choose = "choose another with --data-dir or WAREHOUSE_DATA_DIR"
+    if folder.exists() and not folder.is_dir():
+        raise WarehouseError(f"the data folder {folder} is a file, not a folder", hint=choose)
+    if not folder.exists():
+        if not creates:
+            raise WarehouseError(
+                f"there is no data folder at {folder}",
+                hint="`warehouse simulate` or `warehouse demo` starts one; or " + choose,
+            )
+        try:
+            folder.mkdir(parents=True)
+        except OSError as error:
+            raise WarehouseError(
+                f"cannot create the data folder {folder} ({error.strerror})", hint=choose
+            ) from error
+    if writes:
+        try:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as error:
+            raise WarehouseError(
+                f"cannot write in the data folder {folder} ({error.strerror})", hint=choose
+            ) from error
 
 
 @contextmanager
@@ -89,10 +130,10 @@ def simulate(
     """Simulate the demo company's systems for more days (history first, then day by day)."""
     from simulator import simulate as run_simulation
 
-    paths = instance(data_dir)
-    options = {key: value for key, value in {"scale": scale, "seed": seed}.items() if value}
+    paths = instance(data_dir, creates=True)
     with console.status(f"Simulating {days} day(s) of Larkspur..."):
-        result = run_simulation(paths.data_dir, days, **options)
+        # None leaves the choice to the simulator; 0 is a value, refused or used there
+        result = run_simulation(paths.data_dir, days, scale=scale, seed=seed)
     console.print(
         f"Simulated {result.first_day} to {result.last_day} "
         f"(seed {result.seed}, scale {result.scale}) in {result.elapsed_seconds:.1f} s "
@@ -141,7 +182,7 @@ def load(
     data_dir: DataDirOption = None,
 ) -> None:
     """Load source systems into the warehouse's raw_<source> schemas with dlt."""
-    paths = instance(data_dir)
+    paths = instance(data_dir, writes=True)
     report = load_sources(paths, sources, destination, local_api, allow_shrink=allow_shrink)
     print_load_report(report)
     if not report.ok:
@@ -203,7 +244,7 @@ def build(
     data_dir: DataDirOption = None,
 ) -> None:
     """Run `dbt build`: seeds, models, snapshots and tests, in dependency order."""
-    paths = instance(data_dir)
+    paths = instance(data_dir, writes=True)
     result = build_warehouse(paths, select=select, full_refresh=full_refresh, target=target)
     print_dbt_result("dbt build", result)
     if not result.ok:
@@ -260,7 +301,7 @@ def docs(
     data_dir: DataDirOption = None,
 ) -> None:
     """Generate the docs site (dbt docs, data quality, bus matrix, ER diagrams) as static files."""
-    paths = instance(data_dir)
+    paths = instance(data_dir, writes=True)
     from warehouse.docs_site import build_site, site_server
 
     site = build_site(paths, target=target)
@@ -293,7 +334,7 @@ def demo(
 
     if target not in ("duckdb", "postgres"):
         raise WarehouseError(f"unknown target {target!r}", hint="use --target duckdb or postgres")
-    paths = instance(data_dir)
+    paths = instance(data_dir, creates=True)
     started = time.monotonic()
     state_file = paths.sources_dir / "simulator_state.json"
     if state_file.exists():
@@ -451,29 +492,28 @@ def query(
             show_default=False,
         ),
     ] = None,
-    limit: Annotated[int, typer.Option(help="Rows to show at most.")] = 50,
+    limit: Annotated[int, typer.Option(help="Rows to show at most (1 or more).")] = 50,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Run a read-only SQL query against the DuckDB warehouse and print the result."""
+    """Run one read-only SQL query against the DuckDB warehouse and print the result.
+
+    The warehouse is opened read-only with DuckDB's file access, extensions and settings
+    switched off: the query reads the warehouse's tables and nothing else.
+    """
     if (sql is None) == (file is None):
         raise WarehouseError("give either a SQL query or --file", hint="warehouse query --help")
+    if limit < 1:
+        raise WarehouseError(f"--limit must be 1 or more, not {limit}")
     if file is not None:
         try:
             sql = file.read_text()
         except OSError as error:
             raise WarehouseError(f"cannot read {file}: {error.strerror}") from error
-    import duckdb
-
-    from warehouse.database import connect
+    from warehouse.database import connect, run_query
 
     paths = instance(data_dir)
     with connect(paths.duckdb_path) as connection:
-        try:
-            cursor = connection.execute(sql)
-        except duckdb.Error as error:
-            raise WarehouseError(str(error).splitlines()[0]) from error
-        columns = [column[0] for column in cursor.description or []]
-        rows = cursor.fetchmany(limit)
+        columns, rows = run_query(connection, sql, limit)
     table = Table(*columns)
     for row in rows:
         table.add_row(*("" if value is None else str(value) for value in row))

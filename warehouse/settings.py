@@ -2,7 +2,8 @@
 
 One place decides the paths so that the CLI, the loaders, dbt and the tests agree on them:
 `WAREHOUSE_DATA_DIR` (default `./data` in the project) holds the simulated source systems and
-the DuckDB warehouse; `WAREHOUSE_DUCKDB_PATH` overrides the warehouse file alone.
+the DuckDB warehouse; `WAREHOUSE_DUCKDB_PATH` overrides the warehouse file alone;
+`WAREHOUSE_DUCKDB_MEMORY_LIMIT` caps DuckDB's memory in loads and builds.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from warehouse.errors import WarehouseError
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 # Offline, dbt's anonymous tracking call stalls every command for ~30 s, and a private
@@ -22,6 +25,12 @@ TELEMETRY_OFF = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     "RUNTIME__DLTHUB_TELEMETRY": "false",
 }
+
+# profiles.yml gives dbt the same default.
+DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
+# A full build of a 30-day demo at scale 0.005 runs out of memory at 32MB and passes at 64MB.
+MINIMUM_DUCKDB_MEMORY_LIMIT = "64MB"
+MEMORY_LIMIT_VARIABLE = "WAREHOUSE_DUCKDB_MEMORY_LIMIT"
 
 
 @dataclass(frozen=True)
@@ -81,3 +90,37 @@ def temporary_environment(variables: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def duckdb_memory_limit() -> str:
+    """`WAREHOUSE_DUCKDB_MEMORY_LIMIT` (default 3GB), the cap for DuckDB in loads and dbt builds.
+
+    Raises `WarehouseError` naming the variable when DuckDB cannot read the value as a size or
+    it is below `MINIMUM_DUCKDB_MEMORY_LIMIT`, so that a run stops before it starts, not in
+    the middle of dbt.
+    """
+    import duckdb
+
+    limit = os.environ.get(MEMORY_LIMIT_VARIABLE) or DEFAULT_DUCKDB_MEMORY_LIMIT
+    advice = (
+        f"set it like {DEFAULT_DUCKDB_MEMORY_LIMIT} or 500MB (at least "
+        f"{MINIMUM_DUCKDB_MEMORY_LIMIT}), or unset it for the default {DEFAULT_DUCKDB_MEMORY_LIMIT}"
+    )
+    with duckdb.connect() as probe:
+        try:
+            [(limit_bytes, minimum_bytes)] = probe.execute(
+                "select parse_formatted_bytes(?), parse_formatted_bytes(?)",
+                [limit, MINIMUM_DUCKDB_MEMORY_LIMIT],
+            ).fetchall()
+        except duckdb.Error as error:
+            reason = str(error).strip().splitlines()[0].split(": ", 1)[-1]
+            raise WarehouseError(
+                f"{MEMORY_LIMIT_VARIABLE}={limit!r} is not a size DuckDB understands "
+                f"({reason}): {advice}"
+            ) from error
+    if limit_bytes < minimum_bytes:
+        raise WarehouseError(
+            f"{MEMORY_LIMIT_VARIABLE}={limit!r} is below the {MINIMUM_DUCKDB_MEMORY_LIMIT} DuckDB "
+            f"needs to load and build the warehouse: {advice}"
+        )
+    return limit
