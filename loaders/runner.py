@@ -12,7 +12,11 @@ from typing import Any
 
 import dlt
 import duckdb
-from dlt.common.configuration.exceptions import ConfigFieldMissingException, LookupTraces
+from dlt.common.configuration.exceptions import (
+    ConfigFieldMissingException,
+    ConfigValueCannotBeCoercedException,
+    LookupTraces,
+)
 from dlt.common.destination import Destination
 from dlt.common.destination.exceptions import DestinationUndefinedEntity
 from dlt.common.versioned_state import decompress_state
@@ -256,6 +260,13 @@ def _explain_error(name: str, error: BaseException) -> str:
                 f"missing configuration {toml_key}: set it in .dlt/secrets.toml (see "
                 f".dlt/secrets.toml.example) or as the environment variable {env_key}"
             )
+        if isinstance(cause, ConfigValueCannotBeCoercedException):
+            hint = getattr(cause.hint, "__name__", str(cause.hint))
+            env_key = f"SOURCES__{name.upper()}__{cause.field_name.upper()}"
+            return (
+                f"sources.{name}.{cause.field_name} is {cause.field_value!r}, not a {hint}: fix "
+                f"it in .dlt/config.toml or the environment variable {env_key}"
+            )
         if isinstance(cause, HTTPError) and cause.response is not None:
             status = cause.response.status_code
             hint = f"check sources.{name}.token" if status in (401, 403) else "see the server's log"
@@ -267,7 +278,8 @@ def _explain_error(name: str, error: BaseException) -> str:
             )
         if isinstance(cause, duckdb.IOException) and "lock" in str(cause).lower():
             return "another process holds the DuckDB file: close it and run the load again"
-    return f"{name} failed: {_first_line(chain[-1])}"
+    # the callers say which source failed: the message is the innermost error's first line
+    return _first_line(chain[-1])
 
 
 def pipelines_dir(data_dir: Path, destination: str) -> Path:

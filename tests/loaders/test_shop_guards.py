@@ -146,6 +146,19 @@ def test_a_max_shrink_share_out_of_range_is_refused(
     )
 
 
+def test_a_max_shrink_share_that_is_not_a_number_is_named(
+    shop_copy: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCES__SHOP__MAX_SHRINK_SHARE", "lots")
+
+    result = shop_copy.load(["shop"]).result("shop")
+
+    assert result.error == (
+        "sources.shop.max_shrink_share is 'lots', not a float: fix it in .dlt/config.toml or the "
+        "environment variable SOURCES__SHOP__MAX_SHRINK_SHARE"
+    )
+
+
 def test_the_cli_flag_accepts_the_emptied_table(shop_copy: Warehouse) -> None:
     change_shop(shop_copy, "delete from customers;")
     command = [sys.executable, "-m", "warehouse", "load", "shop", "--data-dir"]
