@@ -4,7 +4,7 @@ Call `load()`; each source is also a plain dlt source (`loaders.shop.shop`, ...)
 with any pipeline.
 """
 
-from loaders.errors import LoaderError
+from loaders.errors import LoaderError, LoadInterrupted
 from loaders.runner import SOURCE_NAMES, LoadReport, SourceResult, load
 
-__all__ = ["SOURCE_NAMES", "LoadReport", "LoaderError", "SourceResult", "load"]
+__all__ = ["SOURCE_NAMES", "LoadInterrupted", "LoadReport", "LoaderError", "SourceResult", "load"]

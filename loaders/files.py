@@ -31,6 +31,7 @@ from dlt.common.storages.fsspec_filesystem import FileItemDict
 from dlt.extract.items import DataItemWithMeta
 
 from loaders.errors import LoaderError
+from loaders.interrupts import stop_signal_received
 from loaders.quarantine import QUARANTINE_SCHEMA, quarantine_id
 from loaders.stats import record_file_error, record_file_read
 
@@ -90,6 +91,9 @@ def read_new_files(
         # any failure to read one file (corrupt gzip, truncated Parquet, I/O error) is reported
         # with its name while the other files of the load still land
         except Exception as error:
+            # Ctrl-C or SIGTERM inside a reader (DuckDB's "Query interrupted") stops the load
+            if stop_signal_received():
+                raise
             record_file_error(f"cannot read {location}: {_one_line(error)}")
             continue
         yield from items_of_file

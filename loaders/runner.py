@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -27,9 +28,10 @@ from requests import ConnectionError as RequestsConnectionError
 from requests import HTTPError, Timeout
 
 from loaders.ads import ads
-from loaders.errors import LoaderError
+from loaders.errors import LoaderError, LoadInterrupted
 from loaders.files import replace_redelivered_files
 from loaders.fx import fx
+from loaders.interrupts import SignalWatch, stop_signal_received
 from loaders.logistics import logistics
 from loaders.payments import payments
 from loaders.secrets import configured_secrets, mask_secrets
@@ -65,6 +67,15 @@ class SourceResult:
     started_at: datetime
     finished_at: datetime
     elapsed_seconds: float
+    # Ctrl-C or SIGTERM stopped this source's load, and with it the whole run
+    interrupted: bool = False
+
+    @property
+    def status(self) -> str:
+        """ok, failed or interrupted (by Ctrl-C or SIGTERM; the next load finishes it)."""
+        if self.interrupted:
+            return "interrupted"
+        return "ok" if self.ok else "failed"
 
     @property
     def quarantined_rows(self) -> int:
@@ -462,19 +473,38 @@ def _run_pipeline(
     return [*recovered_ids, *info.loads_ids], rows, recovered_files
 
 
+def _is_interruption(error: BaseException) -> bool:
+    """Whether Ctrl-C or SIGTERM is behind `error`, an `Exception` that would otherwise count
+    as a failed source: dlt wraps the KeyboardInterrupt that stops a step in
+    `PipelineStepFailed`, DuckDB turns one during a query into an error of its own."""
+    if stop_signal_received():
+        return True
+    return any(
+        isinstance(cause, KeyboardInterrupt | duckdb.InterruptException) for cause in _causes(error)
+    )
+
+
 def _load_source(name: str, settings: _Settings, destination: Destination) -> SourceResult:
+    """Load one source; a Ctrl-C or SIGTERM is noted in the result, for `load` to stop on."""
     stats: RunStats = start_stats()
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
     error: str | None = None
+    interrupted = False
     load_ids: list[str] = []
     rows: dict[str, int] = {}
     recovered_files: list[str] = []
     try:
         load_ids, rows, recovered_files = _run_pipeline(name, settings, destination)
+    except KeyboardInterrupt:
+        interrupted = True
     # a failing source is reported and the others still load
     except Exception as failure:
-        error = describe_error(name, failure)
+        interrupted = _is_interruption(failure)
+        if not interrupted:
+            error = describe_error(name, failure)
+    if interrupted:
+        error = "interrupted: the next load finishes it"
     if stats.file_errors:
         file_error = (
             "; ".join(stats.file_errors) + ": the other files loaded; fix or re-deliver the "
@@ -492,6 +522,7 @@ def _load_source(name: str, settings: _Settings, destination: Destination) -> So
         started_at=started_at,
         finished_at=datetime.now(UTC),
         elapsed_seconds=round(time.perf_counter() - clock, 3),
+        interrupted=interrupted,
     )
 
 
@@ -508,7 +539,7 @@ def _log_runs(
             "started_at": result.started_at,
             "finished_at": result.finished_at,
             "elapsed_seconds": result.elapsed_seconds,
-            "status": "ok" if result.ok else "failed",
+            "status": result.status,
             "rows_per_table": json.dumps(result.rows, sort_keys=True),
             "files_read": len(result.files_read),
             "quarantined_rows": result.quarantined_rows,
@@ -550,6 +581,9 @@ def load(
     those of any load in the source's dataset that no `raw_meta.load_runs` row names yet (a run
     killed before it wrote its log). Every source load appends a row to `raw_meta.load_runs`,
     written together when the run ends (also when it is interrupted by an exception).
+    Ctrl-C or SIGTERM stops the whole run, not just the source loading then: that source gets an
+    "interrupted" row, the later ones do not start, and `LoadInterrupted` (a KeyboardInterrupt)
+    says so.
     `allow_shrink` accepts a table loaded in full that lost more than its source's
     `max_shrink_share` of its rows (refused by default).
     """
@@ -564,17 +598,31 @@ def load(
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
     dest = _destination(settings)
     report = LoadReport(run_id=uuid.uuid4().hex, destination=settings.destination)
+    signals = SignalWatch().start()
     try:
-        for name in names:
+        for position, name in enumerate(names):
             if progress:
                 progress(name, "loading")
             result = _load_source(name, settings, dest)
             report.results.append(result)
+            remaining = names[position + 1 :]
+            stop_signal = signals.received()
+            # The whole run stops: the finished sources stay, the interrupted one's pending
+            # package is loaded first next time (`_complete_pending_loads`). A signal dlt held
+            # back until the source had finished stops the run before the next source.
+            if result.interrupted or (stop_signal and remaining):
+                raise LoadInterrupted.during(
+                    stop_signal or signal.SIGINT,
+                    name if result.interrupted else None,
+                    [done.name for done in report.results if done.ok],
+                    remaining,
+                )
             if progress:
                 total = sum(result.rows.values())
                 status = "loaded" if result.ok else f"failed: {result.error}"
                 progress(name, f"{status} ({total} rows, {result.elapsed_seconds:.1f} s)")
     finally:
+        signals.stop()
         # one log load for the whole run: a dlt load per source would double short loads
         if report.results:
             _write_log(report, settings, dest)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar, cast
 
 import typer
 from rich.console import Console
@@ -96,6 +97,44 @@ def check_data_folder(folder: Path, *, creates: bool, writes: bool) -> None:
 
 
 @contextmanager
+def operation(paths: Paths, command: str) -> Iterator[None]:
+    """Run `command` ("warehouse load") as the warehouse's one writer, stoppable in one line.
+
+    It holds the data folder's lock (`warehouse.lock`): a second writing command says the
+    warehouse is busy instead of failing deep inside dlt or dbt. Ctrl-C and SIGTERM stop it as a
+    whole (dbt included) and end it with one "interrupted: ..." line and exit code 128 + signal.
+    """
+    from warehouse.lock import warehouse_lock
+    from warehouse.processes import sigterm_interrupts
+
+    with sigterm_interrupts():
+        try:
+            with warehouse_lock(paths.data_dir, command):
+                yield
+        except KeyboardInterrupt as interrupt:
+            report_interruption(command, interrupt)
+
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def writes_warehouse(name: str, *, creates_data_dir: bool = False) -> Callable[[Command], Command]:
+    """Run the command `warehouse <name>` as an `operation` on its `--data-dir`, once the data
+    folder passed the checks the command makes (`instance`)."""
+
+    def decorate(command: Command) -> Command:
+        @functools.wraps(command)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            paths = instance(kwargs.get("data_dir"), creates=creates_data_dir, writes=True)
+            with operation(paths, f"warehouse {name}"):
+                return command(*args, **kwargs)
+
+        return cast(Command, run)
+
+    return decorate
+
+
+@contextmanager
 def local_api_server(paths: Paths, port: int = 0) -> Iterator[str]:
     """Serve the simulated REST APIs for the duration of a load and point the loaders at it.
 
@@ -119,6 +158,7 @@ def local_api_server(paths: Paths, port: int = 0) -> Iterator[str]:
 
 
 @app.command()
+@writes_warehouse("simulate", creates_data_dir=True)
 def simulate(
     days: Annotated[int, typer.Option(min=1, help="Days to add after the last simulated one.")] = 1,
     scale: Annotated[
@@ -162,6 +202,7 @@ def serve_api(
 
 
 @app.command()
+@writes_warehouse("load")
 def load(
     sources: Annotated[
         list[str] | None, typer.Argument(help="Sources to load (default: all).", show_default=False)
@@ -233,6 +274,7 @@ def print_load_report(report) -> None:
 
 
 @app.command()
+@writes_warehouse("build")
 def build(
     select: Annotated[
         str | None, typer.Option("--select", "-s", help="dbt node selection.", show_default=False)
@@ -304,7 +346,9 @@ def docs(
     paths = instance(data_dir, writes=True)
     from warehouse.docs_site import build_site, site_server
 
-    site = build_site(paths, target=target)
+    # serving only reads the files: the lock is for generating them
+    with operation(paths, "warehouse docs"):
+        site = build_site(paths, target=target)
     console.print(f"Docs site: {site}")
     if serve:
         server = site_server(site.parent, port)
@@ -318,6 +362,7 @@ def docs(
 
 
 @app.command()
+@writes_warehouse("demo", creates_data_dir=True)
 def demo(
     days: Annotated[int, typer.Option(min=1, help="Days of history on a first run.")] = (
         DEFAULT_DEMO_DAYS
@@ -440,10 +485,12 @@ def print_demo_summary(paths: Paths, site: Path, elapsed: float) -> None:
 @app.command()
 def status(data_dir: DataDirOption = None) -> None:
     """Last loads per source, row counts, freshness, and the last dbt results."""
+    from warehouse.lock import explain_busy
     from warehouse.status import read_status
 
     paths = instance(data_dir)
-    current = read_status(paths)
+    with explain_busy(paths.data_dir):
+        current = read_status(paths)
     table = Table(title=f"Sources in {paths.duckdb_path}", title_justify="left")
     for column in ("source", "last load (UTC)", "age", "loads", "tables", "rows", "quarantined"):
         table.add_column(
@@ -459,7 +506,11 @@ def status(data_dir: DataDirOption = None) -> None:
             str(source.tables),
             f"{source.rows:,}",
             f"{source.quarantined:,}",
-            {"ok": "[green]ok[/]", "failed": "[red]failed[/]"}.get(source.last_run_status, "-"),
+            {
+                "ok": "[green]ok[/]",
+                "failed": "[red]failed[/]",
+                "interrupted": "[yellow]interrupted[/]",
+            }.get(source.last_run_status, "-"),
         )
     console.print(table)
     for source in current.sources:
@@ -510,9 +561,10 @@ def query(
         except OSError as error:
             raise WarehouseError(f"cannot read {file}: {error.strerror}") from error
     from warehouse.database import connect, run_query
+    from warehouse.lock import explain_busy
 
     paths = instance(data_dir)
-    with connect(paths.duckdb_path) as connection:
+    with explain_busy(paths.data_dir), connect(paths.duckdb_path) as connection:
         columns, rows = run_query(connection, sql, limit)
     table = Table(*columns)
     for row in rows:
@@ -559,7 +611,20 @@ def main() -> None:
 
 
 def report_error(message: str, hint: str | None) -> None:
-    error_console.print(f"[red]error:[/] {message}")
+    # soft_wrap: one line stays one line also when rich writes to a file (80 columns there)
+    error_console.print(f"[red]error:[/] {message}", soft_wrap=True)
     if hint:
-        error_console.print(f"[dim]hint:[/] {hint}")
+        error_console.print(f"[dim]hint:[/] {hint}", soft_wrap=True)
     sys.exit(1)
+
+
+def report_interruption(command: str, interrupt: KeyboardInterrupt) -> None:
+    """One line for a command that Ctrl-C or SIGTERM stopped; exit code 128 + the signal."""
+    from warehouse.processes import signal_of
+
+    stopped_by = signal_of(interrupt)
+    message = f"interrupted: {command} stopped by {stopped_by.name}"
+    if detail := getattr(interrupt, "detail", ""):
+        message += f"; {detail}"
+    error_console.print(message, soft_wrap=True, markup=False, highlight=False)
+    sys.exit(128 + stopped_by)

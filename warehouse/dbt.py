@@ -2,7 +2,9 @@
 
 dbt runs in a subprocess rather than through `dbtRunner` in-process: dbt-duckdb keeps its
 DuckDB connection for the life of the process, and the loaders must be able to open the same
-file for writing right after a build. A subprocess releases the file when it exits.
+file for writing right after a build. A subprocess releases the file when it exits. It starts
+through `warehouse.processes.run_child`, so that it stops when the command that started it is
+stopped or killed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from warehouse.errors import WarehouseError
+from warehouse.processes import run_child
 from warehouse.settings import PROJECT_DIR, TELEMETRY_OFF, Paths
 
 # profiles.yml's default target: the DuckDB warehouse `warehouse status` reads
@@ -88,19 +91,7 @@ def run_dbt(
         # a data folder from before the record: its last run starts it
         record_latest_results(paths, target, json.loads(results_file.read_text()))
     results_file.unlink(missing_ok=True)
-    try:
-        completed = subprocess.run(
-            command,
-            cwd=PROJECT_DIR,
-            env=dbt_environment(paths),
-            check=False,
-            capture_output=quiet,
-            text=True,
-        )
-    except OSError as error:
-        raise WarehouseError(
-            f"could not start dbt: {error}", hint="run `make setup` to install the environment"
-        ) from error
+    completed = run_dbt_process(command, paths, capture=quiet)
     result = DbtResult(command=command, returncode=completed.returncode)
     if results_file.exists():
         summarise_run_results(results_file, result)
@@ -111,6 +102,20 @@ def run_dbt(
         output = (completed.stdout or "") + (completed.stderr or "")
         result.failures = [line for line in output.strip().splitlines()[-5:] if line.strip()]
     return result
+
+
+def run_dbt_process(
+    command: list[str], paths: Paths, *, capture: bool
+) -> subprocess.CompletedProcess[str]:
+    """Run a `dbt_command` to its end; Ctrl-C, SIGTERM or SIGKILL of this process stop it too."""
+    try:
+        return run_child(
+            command, cwd=PROJECT_DIR, env=dbt_environment(paths), capture=capture, name="dbt"
+        )
+    except OSError as error:
+        raise WarehouseError(
+            f"could not start dbt: {error}", hint="run `make setup` to install the environment"
+        ) from error
 
 
 def summarise_run_results(results_file: Path, result: DbtResult) -> None:

@@ -30,7 +30,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
-from warehouse.dbt import dbt_command, dbt_environment, read_latest_results
+from warehouse.dbt import dbt_command, read_latest_results, run_dbt_process
 from warehouse.erd import (
     ERD_FOLDER,
     ERD_PAGE,
@@ -41,7 +41,7 @@ from warehouse.erd import (
     render_erd_page,
 )
 from warehouse.errors import WarehouseError
-from warehouse.settings import PROJECT_DIR, Paths
+from warehouse.settings import Paths
 
 DATA_QUALITY_PAGE = "data-quality.html"
 BUS_MATRIX_PAGE = "bus-matrix.html"
@@ -165,19 +165,7 @@ def run_dbt_into(
     """Run one dbt command like `warehouse.dbt.run_dbt`, but with its artefacts in target_dir."""
     command = dbt_command(args, paths, target)
     command[command.index("--target-path") + 1] = str(target_dir)
-    try:
-        return subprocess.run(
-            command,
-            cwd=PROJECT_DIR,
-            env=dbt_environment(paths),
-            check=False,
-            capture_output=quiet,
-            text=True,
-        )
-    except OSError as error:
-        raise WarehouseError(
-            f"could not start dbt: {error}", hint="run `make setup` to install the environment"
-        ) from error
+    return run_dbt_process(command, paths, capture=quiet)
 
 
 def last_lines(completed: subprocess.CompletedProcess[str], count: int) -> str:

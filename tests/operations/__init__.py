@@ -1,0 +1,1 @@
+"""Operating the warehouse: stopping commands and running them one at a time."""
