@@ -46,19 +46,27 @@ class DbtResult:
         return sum(self.status_counts.values())
 
 
-def dbt_command(args: list[str], paths: Paths, target: str | None = None) -> list[str]:
-    """The full dbt command line for this project and this instance's folders."""
+# dbt's console-script entry point, run by this interpreter. `python -m dbt.cli.main` would make
+# runpy print a RuntimeWarning on every run (the package `dbt.cli` imports `dbt.cli.main` itself).
+DBT_ENTRY_POINT = (sys.executable, "-c", "from dbt.cli.main import cli; cli()")
+
+
+def dbt_command(
+    args: list[str], paths: Paths, target: str | None = None, target_dir: Path | None = None
+) -> list[str]:
+    """The full dbt command line for this project and this instance's folders.
+
+    `target_dir` replaces the instance's dbt target folder (the docs site keeps its own).
+    """
     command = [
-        sys.executable,
-        "-m",
-        "dbt.cli.main",
+        *DBT_ENTRY_POINT,
         *args,
         "--project-dir",
         str(PROJECT_DIR),
         "--profiles-dir",
         str(PROJECT_DIR),
         "--target-path",
-        str(paths.dbt_target_dir),
+        str(target_dir or paths.dbt_target_dir),
         "--log-path",
         str(paths.dbt_log_dir),
     ]

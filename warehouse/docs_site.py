@@ -163,8 +163,7 @@ def run_dbt_into(
     args: list[str], paths: Paths, target_dir: Path, target: str | None, quiet: bool
 ) -> subprocess.CompletedProcess[str]:
     """Run one dbt command like `warehouse.dbt.run_dbt`, but with its artefacts in target_dir."""
-    command = dbt_command(args, paths, target)
-    command[command.index("--target-path") + 1] = str(target_dir)
+    command = dbt_command(args, paths, target, target_dir)
     return run_dbt_process(command, paths, capture=quiet)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from detect_secrets.settings import transient_settings
 from loaders import load
 from simulator.api_server import ApiServer
 from tests.conftest import PostgresBuild
-from warehouse.dbt import dbt_environment
+from warehouse.dbt import DBT_ENTRY_POINT, dbt_environment
 from warehouse.settings import PROJECT_DIR, resolve_paths
 
 BASELINE = PROJECT_DIR / ".secrets.baseline"
@@ -69,9 +68,7 @@ def test_dbt_masks_secret_environment_variables(tmp_path: Path) -> None:
     }
     # `dbt debug` prints the profile it uses, user name included, and takes no --target-path
     command = [
-        sys.executable,
-        "-m",
-        "dbt.cli.main",
+        *DBT_ENTRY_POINT,
         "debug",
         "--project-dir",
         str(PROJECT_DIR),
