@@ -15,16 +15,13 @@ SHIPMENT_HEADER = (
 )
 
 
-def shipment(shipment_id: str, warehouse_code: str = "EU1") -> str:
-    return (
-        f"{shipment_id},LK-0000001,{warehouse_code},DHL,standard,2025-01-01T10:00:00Z,"
-        "1,1.500,4.99,EUR,DE,10115"
-    )
+def shipment(shipment_id: str, shipped_at: str = "2025-01-01T10:00:00Z") -> str:
+    return f"{shipment_id},LK-0000001,EU1,DHL,standard,{shipped_at},1,1.500,4.99,EUR,DE,10115"
 
 
-# an unknown warehouse is quarantined whatever the type checks say
+# a parcel shipped at no time no day can hold: quarantined
 def bad_shipment(shipment_id: str) -> str:
-    return shipment(shipment_id, warehouse_code="XX9")
+    return shipment(shipment_id, shipped_at="not yet")
 
 
 def deliver(path: Path, content: bytes, version: int) -> None:
@@ -121,8 +118,8 @@ def test_a_redelivered_file_replaces_its_rows_and_its_quarantined_rows(
     assert warehouse.report.result("logistics").files_read == [DAY_1]
     assert file_rows(warehouse, "shipments", DAY_1) == [("SHP-1", 2), ("SHP-4", 3), ("SHP-5", 4)]
     assert quarantined(warehouse, "raw_logistics") == [
-        (f"{DAY_1}:5", "unknown_enum_value:warehouse_code"),
-        (f"{DAY_2}:3", "unknown_enum_value:warehouse_code"),
+        (f"{DAY_1}:5", "unparsable_timestamp:shipped_at"),
+        (f"{DAY_2}:3", "unparsable_timestamp:shipped_at"),
     ]
     # the other file is untouched: same rows from the same load
     assert (
@@ -145,8 +142,8 @@ def test_a_redelivered_file_without_clean_rows_removes_all_it_landed(
     assert file_rows(warehouse, "shipments", DAY_1) == []
     assert warehouse.count("raw_logistics.shipments") == 2
     assert quarantined(warehouse, "raw_logistics") == [
-        (f"{DAY_1}:2", "unknown_enum_value:warehouse_code"),
-        (f"{DAY_2}:3", "unknown_enum_value:warehouse_code"),
+        (f"{DAY_1}:2", "unparsable_timestamp:shipped_at"),
+        (f"{DAY_2}:3", "unparsable_timestamp:shipped_at"),
     ]
 
 
@@ -159,7 +156,7 @@ def test_a_redelivered_file_without_bad_rows_clears_its_quarantined_rows(
 
     assert file_rows(warehouse, "shipments", DAY_1) == [("SHP-1", 2), ("SHP-3", 3)]
     assert quarantined(warehouse, "raw_logistics") == [
-        (f"{DAY_2}:3", "unknown_enum_value:warehouse_code"),
+        (f"{DAY_2}:3", "unparsable_timestamp:shipped_at"),
     ]
 
 
