@@ -1,10 +1,10 @@
 """The `quarantined_records` table every source writes its rejected records to.
 
 A record that breaks a source's contract (a required field is null, a date or number does not
-parse, an enum value is unknown, a CSV row has the wrong number of fields, a JSON line is not
-JSON) is kept here instead of in the clean table: which table it was meant for, why it was
-rejected, where it came from (file and line, or endpoint and page) and the raw record as text.
-`_dlt_load_id` says which load saw it.
+parse, a CSV row has the wrong number of fields, a JSON line is not JSON) is kept here instead
+of in the clean table: which table it was meant for, why it was rejected, where it came from
+(file and line, or endpoint and page) and the raw record as text. `_dlt_load_id` says which
+load saw it.
 
 The table merges on `quarantine_id`, a hash of (source table, reason, record key), so that
 reading the same bad record again (an API lookback window) does not count it twice. The rows of

@@ -119,10 +119,6 @@ def _reject_cases(contract: RecordContract) -> list[tuple[str, str]]:
     for c, (sql_type, pattern, reason) in _column_types(contract).items():
         condition = f"not {_is_blank(c)} and not {_fits(c, sql_type, pattern)}"
         cases.append((condition, f"{reason}:{c}"))
-    for c, allowed in contract.enums.items():
-        values = ", ".join(_literal(v) for v in allowed)
-        condition = f"{_quote(c)} is not null and {_quote(c)} not in ({values})"
-        cases.append((condition, reason_enum(c)))
     return cases
 
 
@@ -131,11 +127,6 @@ def _first_reason(cases: Sequence[tuple[str, str]]) -> str:
     if not cases:
         return "null::varchar"
     return "case " + " ".join(f"when {c} then {_literal(r)}" for c, r in cases) + " end"
-
-
-def reason_enum(column: str) -> str:
-    """Quarantine reason for a value outside its column's enum."""
-    return f"unknown_enum_value:{column}"
 
 
 def extract_json_fields(table: pa.Table, column: str, fields: Sequence[str]) -> pa.Table:
@@ -233,17 +224,7 @@ def split_records(
     """
     if columns is None:
         columns = {name: _quote(name) for name in table.column_names if name != "_source_line"}
-    expected = (
-        set(contract.required)
-        | set(contract.enums)
-        | {
-            *contract.timestamps,
-            *contract.dates,
-            *contract.integers,
-            *contract.decimals,
-            *contract.floats,
-        }
-    )
+    expected = set(contract.required) | set(_column_types(contract))
     # a column the contract names but the file lacks is null in every row, so it fails `required`
     # like any other null instead of breaking the query
     select_list = [f"{expr} as {_quote(name)}" for name, expr in columns.items()]
@@ -326,7 +307,7 @@ def reject_reasons(
     A page is checked as one table by the SQL conditions `split_records` checks files with, so
     a value gets the same verdict whichever way it arrives. Only the contract's columns are read.
     """
-    columns = sorted(set(contract.required) | set(contract.enums) | set(_column_types(contract)))
+    columns = sorted(set(contract.required) | set(_column_types(contract)))
     page = pa.table(
         {
             **{c: pa.array([_as_text(r.get(c)) for r in records], pa.string()) for c in columns},

@@ -30,6 +30,21 @@ def malformed_ids(warehouse: Warehouse, defect: str) -> set[str]:
     return {item.get("id") or item.get("event_id") for item in items}
 
 
+OTHER_DEFECT = {"unknown_web_event_type": ("null_web_field", "event_id")}
+"""A defect whose records another defect may also hit, so that they are rejected for it: an
+event of an unknown type may have lost its type or visitor too."""
+
+
+def also_rejected_ids(warehouse: Warehouse, defect: str) -> set[str]:
+    """Ids of a defect's records that are rejected for another reason (a malformed line, a
+    missing field), so that they do not land whatever the defect's own verdict."""
+    ids = malformed_ids(warehouse, defect)
+    if defect in OTHER_DEFECT:
+        other, id_field = OTHER_DEFECT[defect]
+        ids |= {item[id_field] for item in defect_items(warehouse, other)}
+    return ids
+
+
 def rejected(warehouse: Warehouse, defect: str, id_field: str) -> int:
     """Distinct entities a defect keeps out of the clean table."""
     ids = {item[id_field] for item in defect_items(warehouse, defect)}
@@ -40,8 +55,8 @@ EXPECTED_CLEAN: dict[str, Callable[[Warehouse], int]] = {
     "raw_payments.charges": lambda w: (
         entities(w, "payments.charges") - rejected(w, "null_charge_amount", "charge_id")
     ),
-    # an unknown refund reason, a shipment without an order number and an unknown tracking code
-    # land flagged: only what the warehouse cannot represent is rejected
+    # unknown codes (a refund reason, a tracking code, a web event type) and a shipment without
+    # an order number land flagged: only what the warehouse cannot represent is rejected
     "raw_payments.refunds": lambda w: entities(w, "payments.refunds"),
     "raw_payments.payouts": lambda w: entities(w, "payments.payouts"),
     "raw_ads.campaigns": lambda w: entities(w, "ads.campaigns"),
@@ -49,9 +64,7 @@ EXPECTED_CLEAN: dict[str, Callable[[Warehouse], int]] = {
     "raw_ads.daily_reports": lambda w: entities(w, "ads.daily_reports"),
     "raw_fx.rates": lambda w: entities(w, "fx.rates"),
     "raw_web.events": lambda w: (
-        entities(w, "web.events")
-        - rejected(w, "null_web_field", "event_id")
-        - rejected(w, "unknown_web_event_type", "event_id")
+        entities(w, "web.events") - rejected(w, "null_web_field", "event_id")
     ),
     "raw_logistics.shipments": lambda w: entities(w, "logistics.shipments"),
     "raw_logistics.tracking_events": lambda w: entities(w, "logistics.tracking"),

@@ -10,6 +10,7 @@ from tests.loaders.expected import (
     EXPECTED_CLEAN,
     FILE_TABLE_KEYS,
     ad_reports_and_api_state,
+    also_rejected_ids,
     defect_items,
     entities_loaded,
     malformed_ids,
@@ -132,12 +133,6 @@ def test_malformed_lines_and_rows_are_quarantined_with_file_and_line(
     ("dataset", "defect", "id_field", "reason_of"),
     [
         ("raw_web", "null_web_field", "event_id", lambda i: f"null_required_field:{i['field']}"),
-        (
-            "raw_web",
-            "unknown_web_event_type",
-            "event_id",
-            lambda i: "unknown_enum_value:event_type",
-        ),
         ("raw_payments", "null_charge_amount", "charge_id", lambda i: "null_required_field:amount"),
     ],
 )
@@ -187,6 +182,14 @@ def test_invalid_records_are_quarantined_with_their_reason(
             "event_code",
             lambda i: i["event_code"],
         ),
+        (
+            "unknown_web_event_type",
+            "event_id",
+            "raw_web.events",
+            "event_id",
+            "event_type",
+            lambda i: i["event_type"],
+        ),
     ],
 )
 def test_unknown_codes_and_missing_references_land_as_sent(
@@ -199,11 +202,11 @@ def test_unknown_codes_and_missing_references_land_as_sent(
     value_of: Callable[[dict], str | None],
 ) -> None:
     # quarantine is for what the warehouse cannot represent; these records are real
-    also_malformed = malformed_ids(warehouse, defect)
+    also_rejected = also_rejected_ids(warehouse, defect)
     expected = {
         item[id_field]: value_of(item)
         for item in defect_items(warehouse, defect)
-        if item[id_field] not in also_malformed
+        if item[id_field] not in also_rejected
     }
     assert expected
     placeholders = ", ".join("?" * len(expected))

@@ -4,6 +4,7 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pymysql
@@ -38,33 +39,61 @@ def loosen_not_null(database: sqlite3.Connection, table: str) -> None:
     )
 
 
-@pytest.fixture(scope="module")
-def corrupted_shop(
-    simulated_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Warehouse, dict[int, str]]:
-    """The shop loaded from a copy in which three orders and one status change break the contract.
+UNKNOWN_CODES = {
+    # table: (code column, a code the shop does not document)
+    "orders": ("status", "teleported"),
+    "order_status_history": ("status", "teleported"),
+    "products": ("status", "recalled"),
+    "customers": ("segment", "wholesale"),
+    "addresses": ("address_type", "pickup_point"),
+    "discounts": ("discount_type", "buy_one_get_one"),
+}
 
-    Returns the loaded warehouse and the expected reason per broken order id.
-    """
+
+@dataclass
+class CorruptedShop:
+    """The shop loaded from a copy holding rows that break the contract and rows with codes
+    the shop does not document."""
+
+    warehouse: Warehouse
+    reasons: dict[int, str]
+    """The expected quarantine reason per broken order id."""
+    unknown_codes: dict[str, int]
+    """The key of the row given an undocumented code, per table (UNKNOWN_CODES)."""
+    unknown_currency_order: int
+
+
+@pytest.fixture(scope="module")
+def corrupted_shop(simulated_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> CorruptedShop:
     data_dir = copy_sources(simulated_dir, tmp_path_factory.mktemp("corrupted_shop"))
     database = sqlite3.connect(data_dir / "sources" / "shop.sqlite")
     try:
         loosen_not_null(database, "orders")
-        first, second, third = (
+        first, second, third, fourth = (
             order_id
             for (order_id,) in database.execute(
-                "select order_id from orders order by order_id desc limit 3"
+                "select order_id from orders order by order_id desc limit 4"
             )
         )
         database.execute("update orders set customer_id = null where order_id = ?", [first])
         database.execute(
             "update orders set ordered_at = 'last Tuesday' where order_id = ?", [second]
         )
-        database.execute("update orders set status = 'teleported' where order_id = ?", [third])
         database.execute(
             "update order_status_history set changed_at = '2025-13-45T25:00:00Z' "
             "where status_history_id = (select max(status_history_id) from order_status_history)"
         )
+        unknown_codes = {"orders": third}
+        for table, (column, code) in UNKNOWN_CODES.items():
+            key = SHOP_KEYS[table]
+            if table != "orders":
+                (unknown_codes[table],) = database.execute(
+                    f"select min({key}) from {table}"
+                ).fetchone()
+            database.execute(
+                f"update {table} set {column} = ? where {key} = ?", [code, unknown_codes[table]]
+            )
+        database.execute("update orders set currency_code = 'CHF' where order_id = ?", [fourth])
         database.commit()
     finally:
         database.close()
@@ -73,15 +102,14 @@ def corrupted_shop(
     reasons = {
         first: "null_required_field:customer_id",
         second: "unparsable_timestamp:ordered_at",
-        third: "unknown_enum_value:status",
     }
-    return warehouse, reasons
+    return CorruptedShop(warehouse, reasons, unknown_codes, fourth)
 
 
 def test_broken_shop_rows_are_quarantined_and_the_rest_loads(
-    corrupted_shop: tuple[Warehouse, dict[int, str]], warehouse: Warehouse
+    corrupted_shop: CorruptedShop, warehouse: Warehouse
 ) -> None:
-    corrupted, reasons = corrupted_shop
+    corrupted, reasons = corrupted_shop.warehouse, corrupted_shop.reasons
     result = corrupted.report.result("shop")
     assert result.ok, result.error
     rows = corrupted.query(
@@ -93,7 +121,7 @@ def test_broken_shop_rows_are_quarantined_and_the_rest_loads(
     )
     for _, location, payload in rows:
         assert json.loads(payload)["order_id"] == int(location.rsplit("=", 1)[1])
-    assert corrupted.count("raw_shop.orders") == warehouse.count("raw_shop.orders") - 3
+    assert corrupted.count("raw_shop.orders") == warehouse.count("raw_shop.orders") - 2
     placeholders = ", ".join("?" * len(reasons))
     assert (
         corrupted.scalar(
@@ -105,16 +133,34 @@ def test_broken_shop_rows_are_quarantined_and_the_rest_loads(
     assert result.quarantined == {
         ("orders", "null_required_field:customer_id"): 1,
         ("orders", "unparsable_timestamp:ordered_at"): 1,
-        ("orders", "unknown_enum_value:status"): 1,
         ("order_status_history", "unparsable_timestamp:changed_at"): 1,
     }
 
 
-def test_other_shop_tables_load_in_full_despite_the_broken_rows(
-    corrupted_shop: tuple[Warehouse, dict[int, str]], warehouse: Warehouse
+def test_rows_with_codes_the_shop_does_not_document_land_as_sent(
+    corrupted_shop: CorruptedShop,
 ) -> None:
-    corrupted, _ = corrupted_shop
-    for table in ("customers", "order_lines", "products"):
+    # an order with an unknown status is still an order (money): staging flags the code
+    corrupted = corrupted_shop.warehouse
+    landed = {
+        table: corrupted.query(
+            f"select {column} from raw_shop.{table} where {SHOP_KEYS[table]} = ?",
+            [corrupted_shop.unknown_codes[table]],
+        )
+        for table, (column, _) in UNKNOWN_CODES.items()
+    }
+    assert landed == {table: [(code,)] for table, (_, code) in UNKNOWN_CODES.items()}
+    assert corrupted.query(
+        "select currency_code from raw_shop.orders where order_id = ?",
+        [corrupted_shop.unknown_currency_order],
+    ) == [("CHF",)]
+
+
+def test_other_shop_tables_load_in_full_despite_the_broken_rows(
+    corrupted_shop: CorruptedShop, warehouse: Warehouse
+) -> None:
+    corrupted = corrupted_shop.warehouse
+    for table in ("customers", "addresses", "discounts", "order_lines", "products"):
         assert corrupted.count(f"raw_shop.{table}") == warehouse.count(f"raw_shop.{table}")
     assert (
         corrupted.count("raw_shop.order_status_history")

@@ -73,11 +73,11 @@ def test_rejected_records_stay_out_of_the_marts_and_are_reported(
     models_warehouse: ModelsWarehouse, warehouse: duckdb.DuckDBPyConnection
 ) -> None:
     # Only records the warehouse cannot represent are rejected. Refunds with an unknown reason,
-    # shipments without an order number and tracking events with an unknown code are real and
-    # land flagged instead (tests/models/test_money_lands.py).
+    # shipments without an order number, tracking events with an unknown code and web events of
+    # an unknown type are real and land flagged instead (tests/models/test_money_lands.py,
+    # test_codes_land.py).
     for kind, key, table, column, source_system in (
         ("null_charge_amount", "charge_id", "finance.fct_payments", "payment_id", "payments"),
-        ("unknown_web_event_type", "event_id", "ods.ods_web_events", "event_id", "web"),
         ("null_web_field", "event_id", "ods.ods_web_events", "event_id", "web"),
     ):
         ids = sorted({item[key] for item in defect_items(models_warehouse, kind)})

@@ -66,6 +66,7 @@ final as (
         cast(order_lines.net_amount_eur as numeric(18, 2)) as net_amount_eur,
         -- flags
         cast(orders.is_cancelled as boolean) as is_cancelled,
+        cast(orders.is_unknown_order_status as boolean) as is_unknown_order_status,
         -- dates and timestamps
         cast(order_lines.order_date as date) as order_date,
         cast(order_lines.ordered_at as timestamp) as ordered_at

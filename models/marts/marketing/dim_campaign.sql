@@ -33,6 +33,9 @@ final as (
         cast(campaigns.currency_code as varchar) as currency_code,
         cast(campaigns.daily_budget as numeric(18, 2)) as daily_budget,
         cast(campaigns.ad_group_count as integer) as ad_group_count,
+        cast(campaigns.is_unknown_platform as boolean) as is_unknown_platform,
+        cast(campaigns.is_unknown_objective as boolean) as is_unknown_objective,
+        cast(campaigns.is_unknown_campaign_status as boolean) as is_unknown_campaign_status,
         cast(campaigns.start_date as date) as start_date,
         cast(campaigns.end_date as date) as end_date
 
@@ -57,6 +60,9 @@ final as (
         cast(null as varchar) as currency_code,
         cast(null as numeric(18, 2)) as daily_budget,
         cast(0 as integer) as ad_group_count,
+        cast(false as boolean) as is_unknown_platform,
+        cast(false as boolean) as is_unknown_objective,
+        cast(false as boolean) as is_unknown_campaign_status,
         cast(null as date) as start_date,
         cast(null as date) as end_date
 

@@ -47,6 +47,9 @@ final as (
         campaigns.currency_code,
         coalesce(ad_group_counts.ad_group_count, 0) as ad_group_count,
         coalesce(ad_group_counts.active_ad_group_count, 0) as active_ad_group_count,
+        campaigns.is_unknown_platform,
+        campaigns.is_unknown_objective,
+        campaigns.is_unknown_campaign_status,
         campaigns.start_date,
         campaigns.end_date,
         campaigns.updated_at

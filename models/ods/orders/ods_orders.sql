@@ -182,6 +182,7 @@ final as (
         shipment_count,
         -- flags
         order_status = 'cancelled' as is_cancelled,
+        is_unknown_order_status,
         -- dates and timestamps
         cast(ordered_at as date) as order_date,
         ordered_at,

@@ -3,10 +3,12 @@
         materialized='incremental',
         unique_key='event_id',
         incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
     )
 }}
 
-{#- Web events without personal data: the user agent is reduced to a device type.
+{#- Web events without personal data: the user agent is reduced to a device type. Events of
+    a type the export does not document are kept, flagged (is_unknown_event_type).
     Incremental: a run inserts the events whose load it does not hold yet, so late events land
     whenever their file arrives. -#}
 with
@@ -46,6 +48,8 @@ transformed as (
             when user_agent is null then 'unknown'
             else 'desktop'
         end as device_type,
+        -- flags
+        is_unknown_event_type,
         -- dates and timestamps
         cast(occurred_at as date) as event_date,
         occurred_at,

@@ -28,9 +28,23 @@ renamed as (
 
 ),
 
+flagged as (
+
+    -- a campaign with a code the platforms do not document still spends money: its codes
+    -- are kept and flagged
+    select
+        *,
+        {{ is_unknown_code('platform', 'campaign_platform') }} as is_unknown_platform,
+        {{ is_unknown_code('objective', 'campaign_objective') }} as is_unknown_objective,
+        {{ is_unknown_code('campaign_status', 'campaign_status') }} as is_unknown_campaign_status
+
+    from renamed
+
+),
+
 deduplicated as (
 
-    {{ deduplicate('renamed', 'campaign_id', 'updated_at desc, _dlt_load_id desc') }}
+    {{ deduplicate('flagged', 'campaign_id', 'updated_at desc, _dlt_load_id desc') }}
 
 )
 

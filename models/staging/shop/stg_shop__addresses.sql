@@ -26,9 +26,19 @@ renamed as (
 
 ),
 
+flagged as (
+
+    select
+        *,
+        {{ is_unknown_code('address_type', 'address_type') }} as is_unknown_address_type
+
+    from renamed
+
+),
+
 deduplicated as (
 
-    {{ deduplicate('renamed', 'address_id', 'updated_at desc, _dlt_load_id desc') }}
+    {{ deduplicate('flagged', 'address_id', 'updated_at desc, _dlt_load_id desc') }}
 
 )
 

@@ -26,9 +26,19 @@ renamed as (
 
 ),
 
+flagged as (
+
+    select
+        *,
+        {{ is_unknown_code('segment', 'customer_segment') }} as is_unknown_segment
+
+    from renamed
+
+),
+
 deduplicated as (
 
-    {{ deduplicate('renamed', 'customer_id', 'updated_at desc, _dlt_load_id desc') }}
+    {{ deduplicate('flagged', 'customer_id', 'updated_at desc, _dlt_load_id desc') }}
 
 )
 

@@ -23,9 +23,19 @@ renamed as (
 
 ),
 
+flagged as (
+
+    select
+        *,
+        {{ is_unknown_code('discount_type', 'discount_type') }} as is_unknown_discount_type
+
+    from renamed
+
+),
+
 deduplicated as (
 
-    {{ deduplicate('renamed', 'discount_id', 'updated_at desc, _dlt_load_id desc') }}
+    {{ deduplicate('flagged', 'discount_id', 'updated_at desc, _dlt_load_id desc') }}
 
 )
 

@@ -19,9 +19,19 @@ renamed as (
 
 ),
 
+flagged as (
+
+    select
+        *,
+        {{ is_unknown_code('order_status', 'order_status') }} as is_unknown_order_status
+
+    from renamed
+
+),
+
 deduplicated as (
 
-    {{ deduplicate('renamed', 'status_history_id', '_dlt_load_id desc') }}
+    {{ deduplicate('flagged', 'status_history_id', '_dlt_load_id desc') }}
 
 )
 

@@ -34,9 +34,21 @@ renamed as (
 
 ),
 
+flagged as (
+
+    -- an order with a status the shop does not document is still an order (money): it
+    -- lands with its status kept and flagged; only a cancelled order is left out of revenue
+    select
+        *,
+        {{ is_unknown_code('order_status', 'order_status') }} as is_unknown_order_status
+
+    from renamed
+
+),
+
 deduplicated as (
 
-    {{ deduplicate('renamed', 'order_id', 'updated_at desc, _dlt_load_id desc') }}
+    {{ deduplicate('flagged', 'order_id', 'updated_at desc, _dlt_load_id desc') }}
 
 )
 

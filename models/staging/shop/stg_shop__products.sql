@@ -25,9 +25,19 @@ renamed as (
 
 ),
 
+flagged as (
+
+    select
+        *,
+        {{ is_unknown_code('product_status', 'product_status') }} as is_unknown_product_status
+
+    from renamed
+
+),
+
 deduplicated as (
 
-    {{ deduplicate('renamed', 'product_id', 'updated_at desc, _dlt_load_id desc') }}
+    {{ deduplicate('flagged', 'product_id', 'updated_at desc, _dlt_load_id desc') }}
 
 )
 

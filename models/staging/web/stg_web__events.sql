@@ -32,10 +32,22 @@ renamed as (
 
 ),
 
+flagged as (
+
+    -- an event of a type the export does not document is kept and flagged; sessions and
+    -- funnels count only the types they know
+    select
+        *,
+        {{ is_unknown_code('event_type', 'web_event_type') }} as is_unknown_event_type
+
+    from renamed
+
+),
+
 deduplicated as (
 
     -- the export sends some events twice: one row per event_id
-    {{ deduplicate('renamed', 'event_id', '_dlt_load_id desc') }}
+    {{ deduplicate('flagged', 'event_id', '_dlt_load_id desc') }}
 
 )
 
