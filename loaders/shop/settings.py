@@ -25,10 +25,15 @@ discount validity columns to dates, before they land.
 Contract: every table's `RecordContract` below names its required columns and its timestamp
 and date columns. A row breaking it (a null or blank required value, a timestamp or date that
 does not parse) is not loaded: it goes to `raw_shop.quarantined_records` with the reason and its
-location (`<table>:<key>=<value>`), and the rest of the table still loads. A status, segment,
-type or currency the shop does not document is no breach: the row is real (an order is money),
-so it lands with the code kept and staging flags it against the lists in dbt_project.yml (var
-`source_codes`; see docs/source_systems.md). New columns in the database land as new columns.
+location (`<table>:<key>=<value>`), and the rest of the table still loads. Required means what
+the warehouse cannot represent a row without: its own key, its amount and what says what the
+amount is, its time, or (a line, a status change) the order that gives it a currency and a day.
+A status, segment, type or currency the shop does not document is no breach, nor is a missing
+reference to another row (an order's customer, a line's product, an address's customer, a
+product's category): the row is real (an order is money), so it lands as sent and staging flags
+it (`is_unknown_*` against the lists in dbt_project.yml, var `source_codes`; `has_customer`,
+`has_product`); the marts put it on the dimension's unknown member (see docs/source_systems.md).
+New columns in the database land as new columns.
 """
 
 from dataclasses import dataclass, field
@@ -71,7 +76,8 @@ TABLES = (
         "product_id",
         "updated_at",
         RecordContract(
-            required=("product_id", "sku", "category_id", "status", "list_price_eur", "updated_at"),
+            # a product without its category is still the product order lines sold
+            required=("product_id", "sku", "status", "list_price_eur", "updated_at"),
         ),
     ),
     ShopTable(
@@ -87,7 +93,8 @@ TABLES = (
         "address_id",
         None,
         RecordContract(
-            required=("address_id", "customer_id", "address_type", "country_code", "updated_at"),
+            # an address without its customer still says where its orders shipped
+            required=("address_id", "address_type", "country_code", "updated_at"),
         ),
     ),
     ShopTable(
@@ -106,7 +113,7 @@ TABLES = (
             required=(
                 "order_id",
                 "order_number",
-                "customer_id",
+                # no customer_id: an order whose customer is missing is still a sale
                 "status",
                 "currency_code",
                 "total_amount",
@@ -120,7 +127,9 @@ TABLES = (
         "order_line_id",
         "updated_at",
         RecordContract(
-            required=("order_line_id", "order_id", "product_id", "quantity", "updated_at"),
+            # no product_id: a line whose product is missing is still revenue; order_id stays,
+            # since a line of no order has no currency, day or status
+            required=("order_line_id", "order_id", "quantity", "updated_at"),
         ),
     ),
     ShopTable(

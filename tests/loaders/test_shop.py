@@ -1,4 +1,5 @@
-"""The shop source: contract breaches go to quarantine, and MariaDB loads like SQLite."""
+"""The shop source: contract breaches go to quarantine, rows that only lost a reference land,
+and MariaDB loads like SQLite."""
 
 import json
 import sqlite3
@@ -50,10 +51,21 @@ UNKNOWN_CODES = {
 }
 
 
+# Rows that lost a reference which is not their own key: still real, so they land as sent
+# (issue #12: an order without its customer is still a sale, a line without its product is
+# still revenue). table: (key column, the reference column nulled)
+MISSING_REFERENCES = {
+    "orders": ("order_id", "customer_id"),
+    "order_lines": ("order_line_id", "product_id"),
+    "addresses": ("address_id", "customer_id"),
+    "products": ("product_id", "category_id"),
+}
+
+
 @dataclass
 class CorruptedShop:
-    """The shop loaded from a copy holding rows that break the contract and rows with codes
-    the shop does not document."""
+    """The shop loaded from a copy holding rows that break the contract, rows with codes the
+    shop does not document and rows missing a reference that is not their key."""
 
     warehouse: Warehouse
     reasons: dict[int, str]
@@ -61,6 +73,10 @@ class CorruptedShop:
     unknown_codes: dict[str, int]
     """The key of the row given an undocumented code, per table (UNKNOWN_CODES)."""
     unknown_currency_order: int
+    missing_references: dict[str, int]
+    """The key of the row whose reference was nulled, per table (MISSING_REFERENCES)."""
+    orphan_line: int
+    """An order line whose order_id was nulled: a line of no order has no currency or date."""
 
 
 @pytest.fixture(scope="module")
@@ -68,13 +84,15 @@ def corrupted_shop(simulated_dir: Path, tmp_path_factory: pytest.TempPathFactory
     data_dir = copy_sources(simulated_dir, tmp_path_factory.mktemp("corrupted_shop"))
     database = sqlite3.connect(data_dir / "sources" / "shop.sqlite")
     try:
-        loosen_not_null(database, "orders")
+        for table in ("orders", "order_lines", "addresses", "products", "order_status_history"):
+            loosen_not_null(database, table)
         first, second, third, fourth = (
             order_id
             for (order_id,) in database.execute(
                 "select order_id from orders order by order_id desc limit 4"
             )
         )
+        missing_references = {"orders": first}
         database.execute("update orders set customer_id = null where order_id = ?", [first])
         database.execute(
             "update orders set ordered_at = 'last Tuesday' where order_id = ?", [second]
@@ -82,6 +100,11 @@ def corrupted_shop(simulated_dir: Path, tmp_path_factory: pytest.TempPathFactory
         database.execute(
             "update order_status_history set changed_at = '2025-13-45T25:00:00Z' "
             "where status_history_id = (select max(status_history_id) from order_status_history)"
+        )
+        # a status change of no order says nothing: the one before the unparsable one loses it
+        database.execute(
+            "update order_status_history set order_id = null where status_history_id = ("
+            "select max(status_history_id) - 1 from order_status_history)"
         )
         unknown_codes = {"orders": third}
         for table, (column, code) in UNKNOWN_CODES.items():
@@ -94,16 +117,28 @@ def corrupted_shop(simulated_dir: Path, tmp_path_factory: pytest.TempPathFactory
                 f"update {table} set {column} = ? where {key} = ?", [code, unknown_codes[table]]
             )
         database.execute("update orders set currency_code = 'CHF' where order_id = ?", [fourth])
+        for table, (key, reference) in MISSING_REFERENCES.items():
+            if table != "orders":
+                (missing_references[table],) = database.execute(
+                    f"select max({key}) from {table}"
+                ).fetchone()
+                database.execute(
+                    f"update {table} set {reference} = null where {key} = ?",
+                    [missing_references[table]],
+                )
+        (orphan_line,) = database.execute("select min(order_line_id) from order_lines").fetchone()
+        database.execute(
+            "update order_lines set order_id = null where order_line_id = ?", [orphan_line]
+        )
         database.commit()
     finally:
         database.close()
     warehouse = Warehouse(data_dir)
     warehouse.load(["shop"])
-    reasons = {
-        first: "null_required_field:customer_id",
-        second: "unparsable_timestamp:ordered_at",
-    }
-    return CorruptedShop(warehouse, reasons, unknown_codes, fourth)
+    # the order without its customer lands (MISSING_REFERENCES): only the unparsable order is
+    # quarantined among the orders
+    reasons = {second: "unparsable_timestamp:ordered_at"}
+    return CorruptedShop(warehouse, reasons, unknown_codes, fourth, missing_references, orphan_line)
 
 
 def test_broken_shop_rows_are_quarantined_and_the_rest_loads(
@@ -121,7 +156,7 @@ def test_broken_shop_rows_are_quarantined_and_the_rest_loads(
     )
     for _, location, payload in rows:
         assert json.loads(payload)["order_id"] == int(location.rsplit("=", 1)[1])
-    assert corrupted.count("raw_shop.orders") == warehouse.count("raw_shop.orders") - 2
+    assert corrupted.count("raw_shop.orders") == warehouse.count("raw_shop.orders") - 1
     placeholders = ", ".join("?" * len(reasons))
     assert (
         corrupted.scalar(
@@ -130,11 +165,17 @@ def test_broken_shop_rows_are_quarantined_and_the_rest_loads(
         )
         == 0
     )
+    # a row without its own key or without the order that gives it a meaning stays out
     assert result.quarantined == {
-        ("orders", "null_required_field:customer_id"): 1,
         ("orders", "unparsable_timestamp:ordered_at"): 1,
+        ("order_lines", "null_required_field:order_id"): 1,
         ("order_status_history", "unparsable_timestamp:changed_at"): 1,
+        ("order_status_history", "null_required_field:order_id"): 1,
     }
+    assert corrupted.query(
+        "select source_location from raw_shop.quarantined_records"
+        " where source_table = 'order_lines'"
+    ) == [(f"order_lines:order_line_id={corrupted_shop.orphan_line}",)]
 
 
 def test_rows_with_codes_the_shop_does_not_document_land_as_sent(
@@ -156,21 +197,41 @@ def test_rows_with_codes_the_shop_does_not_document_land_as_sent(
     ) == [("CHF",)]
 
 
+def test_rows_missing_a_reference_that_is_not_their_key_land_as_sent(
+    corrupted_shop: CorruptedShop,
+) -> None:
+    corrupted = corrupted_shop.warehouse
+    landed = {
+        table: corrupted.query(
+            f"select {key}, {reference} from raw_shop.{table} where {key} = ?",
+            [corrupted_shop.missing_references[table]],
+        )
+        for table, (key, reference) in MISSING_REFERENCES.items()
+    }
+    assert landed == {
+        table: [(corrupted_shop.missing_references[table], None)] for table in MISSING_REFERENCES
+    }
+
+
 def test_other_shop_tables_load_in_full_despite_the_broken_rows(
     corrupted_shop: CorruptedShop, warehouse: Warehouse
 ) -> None:
     corrupted = corrupted_shop.warehouse
-    for table in ("customers", "addresses", "discounts", "order_lines", "products"):
+    for table in ("customers", "addresses", "discounts", "products"):
         assert corrupted.count(f"raw_shop.{table}") == warehouse.count(f"raw_shop.{table}")
+    assert corrupted.count("raw_shop.order_lines") == warehouse.count("raw_shop.order_lines") - 1
     assert (
         corrupted.count("raw_shop.order_status_history")
-        == warehouse.count("raw_shop.order_status_history") - 1
+        == warehouse.count("raw_shop.order_status_history") - 2
     )
-    (location,) = corrupted.query(
+    locations = corrupted.query(
         "select source_location from raw_shop.quarantined_records "
         "where source_table = 'order_status_history'"
-    )[0]
-    assert location.startswith("order_status_history:status_history_id=")
+    )
+    assert len(locations) == 2
+    assert all(
+        location.startswith("order_status_history:status_history_id=") for (location,) in locations
+    )
 
 
 MARIADB_HOST = "127.0.0.1"

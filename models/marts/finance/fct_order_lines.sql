@@ -67,6 +67,10 @@ final as (
         -- flags
         cast(orders.is_cancelled as boolean) as is_cancelled,
         cast(orders.is_unknown_order_status as boolean) as is_unknown_order_status,
+        -- an order without its customer and a line without its product are still revenue,
+        -- on the unknown member
+        cast(orders.has_customer as boolean) as has_customer,
+        cast(order_lines.has_product as boolean) as has_product,
         -- dates and timestamps
         cast(order_lines.order_date as date) as order_date,
         cast(order_lines.ordered_at as timestamp) as ordered_at

@@ -77,6 +77,8 @@ final as (
         tax_amount,
         {{ money('quantity * unit_price - discount_amount') }} as net_amount,
         line_total,
+        -- flags
+        has_product,
         -- amounts in EUR
         fx_rate_per_eur,
         {{ money('quantity * unit_price / fx_rate_per_eur') }} as gross_amount_eur,

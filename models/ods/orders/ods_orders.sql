@@ -183,6 +183,7 @@ final as (
         -- flags
         order_status = 'cancelled' as is_cancelled,
         is_unknown_order_status,
+        has_customer,
         -- dates and timestamps
         cast(ordered_at as date) as order_date,
         ordered_at,

@@ -30,7 +30,9 @@ flagged as (
 
     select
         *,
-        {{ is_unknown_code('address_type', 'address_type') }} as is_unknown_address_type
+        {{ is_unknown_code('address_type', 'address_type') }} as is_unknown_address_type,
+        -- an address without its customer still says where the orders it names shipped
+        customer_id is not null as has_customer
 
     from renamed
 

@@ -28,9 +28,20 @@ renamed as (
 
 ),
 
+flagged as (
+
+    -- a line whose product is missing is still revenue: it lands, flagged
+    select
+        *,
+        product_id is not null as has_product
+
+    from renamed
+
+),
+
 deduplicated as (
 
-    {{ deduplicate('renamed', 'order_line_id', 'updated_at desc, _dlt_load_id desc') }}
+    {{ deduplicate('flagged', 'order_line_id', 'updated_at desc, _dlt_load_id desc') }}
 
 )
 

@@ -36,11 +36,12 @@ renamed as (
 
 flagged as (
 
-    -- an order with a status the shop does not document is still an order (money): it
-    -- lands with its status kept and flagged; only a cancelled order is left out of revenue
+    -- an order with a status the shop does not document, or without its customer, is still
+    -- an order (money): it lands as sent and flagged; only a cancelled order leaves revenue
     select
         *,
-        {{ is_unknown_code('order_status', 'order_status') }} as is_unknown_order_status
+        {{ is_unknown_code('order_status', 'order_status') }} as is_unknown_order_status,
+        customer_id is not null as has_customer
 
     from renamed
 
