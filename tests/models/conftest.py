@@ -10,10 +10,10 @@ read the final state.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pytest
@@ -37,6 +37,7 @@ INCREMENTAL_MODELS = (
     "ods_order_lines",
 )
 API_SOURCES = ("payments", "ads", "fx")
+T = TypeVar("T")
 # The models built from raw_payments.refunds, which the first build finds missing.
 REFUND_MODELS = ("staging.stg_payments__refunds", "ods.ods_refunds", "finance.fct_refunds")
 
@@ -83,6 +84,36 @@ def load_sources(paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.setenv(f"SOURCES__{name.upper()}__TOKEN", "demo-token")
         report = load(data_dir=paths.data_dir, duckdb_path=paths.duckdb_path)
     assert report.ok, [result.error for result in report.results if not result.ok]
+
+
+def build_altered_company(
+    data_dir: Path, days: int, scale: float, alter: Callable[[Path], T], models: str
+) -> tuple[Paths, DbtResult, T]:
+    """Simulate a small company, let `alter` write defects into its sources (it gets the
+    sources folder and returns what the tests need to find them), load it and build `models`
+    with the tests of what is built; return the paths, the build and what `alter` returned."""
+    paths = resolve_paths(data_dir, data_dir / "warehouse.duckdb")
+    simulate(paths.data_dir, days=days, scale=scale)
+    altered = alter(paths.sources_dir)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("WAREHOUSE_DUCKDB_PATH", str(paths.duckdb_path))
+        load_sources(paths, monkeypatch)
+        build = run_dbt(
+            [
+                "build",
+                "--select",
+                models,
+                # only the tests of what is built: a relationship to an unbuilt model would fail
+                "--indirect-selection",
+                "cautious",
+                "--exclude-resource-type",
+                "unit_test",
+            ],
+            paths,
+            target="dev",
+            quiet=True,
+        )
+    return paths, build, altered
 
 
 def raw_refunds_exist(paths: Paths) -> bool:

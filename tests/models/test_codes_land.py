@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -21,10 +20,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from simulator import simulate
-from tests.models.conftest import ModelsWarehouse, defect_items, load_sources, scalar
-from warehouse.dbt import DbtResult, run_dbt
-from warehouse.settings import Paths, resolve_paths
+from tests.models.conftest import ModelsWarehouse, build_altered_company, defect_items, scalar
+from warehouse.dbt import DbtResult
+from warehouse.settings import Paths
 
 DAYS = 6
 SCALE = 0.005
@@ -102,30 +100,15 @@ def write_unknown_codes(sources_dir: Path) -> tuple[int, int]:
 
 
 @pytest.fixture(scope="module")
-def coded_company(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CodedCompany]:
-    data_dir = tmp_path_factory.mktemp("coded_company")
-    paths = resolve_paths(data_dir, data_dir / "warehouse.duckdb")
-    simulate(paths.data_dir, days=DAYS, scale=SCALE)
-    order_id, campaign_id = write_unknown_codes(paths.sources_dir)
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("WAREHOUSE_DUCKDB_PATH", str(paths.duckdb_path))
-        load_sources(paths, monkeypatch)
-        build = run_dbt(
-            [
-                "build",
-                "--select",
-                "+fct_revenue_daily +fct_ad_spend_daily",
-                # only the tests of what is built: a relationship to an unbuilt model would fail
-                "--indirect-selection",
-                "cautious",
-                "--exclude-resource-type",
-                "unit_test",
-            ],
-            paths,
-            target="dev",
-            quiet=True,
-        )
-    yield CodedCompany(paths, build, order_id, campaign_id)
+def coded_company(tmp_path_factory: pytest.TempPathFactory) -> CodedCompany:
+    paths, build, (order_id, campaign_id) = build_altered_company(
+        tmp_path_factory.mktemp("coded_company"),
+        DAYS,
+        SCALE,
+        write_unknown_codes,
+        "+fct_revenue_daily +fct_ad_spend_daily",
+    )
+    return CodedCompany(paths, build, order_id, campaign_id)
 
 
 def test_unknown_codes_build_with_warnings_not_errors(coded_company: CodedCompany) -> None:

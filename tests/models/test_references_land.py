@@ -9,7 +9,6 @@ without its own key, or one the warehouse cannot place (a line of no order), sta
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -17,11 +16,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from simulator import simulate
 from tests.loaders.test_shop import loosen_not_null
-from tests.models.conftest import load_sources, scalar
-from warehouse.dbt import DbtResult, run_dbt
-from warehouse.settings import Paths, resolve_paths
+from tests.models.conftest import build_altered_company, scalar
+from warehouse.dbt import DbtResult
+from warehouse.settings import Paths
 
 DAYS = 6
 SCALE = 0.005
@@ -74,30 +72,15 @@ def drop_references(sources_dir: Path) -> tuple[int, int]:
 
 
 @pytest.fixture(scope="module")
-def unreferenced_company(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UnreferencedCompany]:
-    data_dir = tmp_path_factory.mktemp("unreferenced_company")
-    paths = resolve_paths(data_dir, data_dir / "warehouse.duckdb")
-    simulate(paths.data_dir, days=DAYS, scale=SCALE)
-    order_id, line_id = drop_references(paths.sources_dir)
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("WAREHOUSE_DUCKDB_PATH", str(paths.duckdb_path))
-        load_sources(paths, monkeypatch)
-        build = run_dbt(
-            [
-                "build",
-                "--select",
-                "+fct_revenue_daily",
-                # only the tests of what is built: a relationship to an unbuilt model would fail
-                "--indirect-selection",
-                "cautious",
-                "--exclude-resource-type",
-                "unit_test",
-            ],
-            paths,
-            target="dev",
-            quiet=True,
-        )
-    yield UnreferencedCompany(paths, build, order_id, line_id)
+def unreferenced_company(tmp_path_factory: pytest.TempPathFactory) -> UnreferencedCompany:
+    paths, build, (order_id, line_id) = build_altered_company(
+        tmp_path_factory.mktemp("unreferenced_company"),
+        DAYS,
+        SCALE,
+        drop_references,
+        "+fct_revenue_daily",
+    )
+    return UnreferencedCompany(paths, build, order_id, line_id)
 
 
 def test_rows_missing_a_reference_land_raw_and_are_not_quarantined(
