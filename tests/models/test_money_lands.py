@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import duckdb
+import pytest
 
 from simulator.fx import is_business_day
 from tests.models.conftest import ModelsWarehouse, defect_items, scalar
@@ -30,21 +31,33 @@ def processor(models_warehouse: ModelsWarehouse, sql: str) -> list[tuple]:
         api.close()
 
 
-def test_every_succeeded_refund_is_in_fct_refunds(
-    models_warehouse: ModelsWarehouse, warehouse: duckdb.DuckDBPyConnection
+@pytest.mark.parametrize(
+    ("processor_table", "fact"),
+    [
+        # every succeeded refund, whatever its reason
+        ("refunds", "finance.fct_refunds"),
+        # a charge without an amount is the one the warehouse cannot represent: quarantined
+        ("charges", "finance.fct_payments"),
+    ],
+)
+def test_succeeded_money_matches_the_processor(
+    models_warehouse: ModelsWarehouse,
+    warehouse: duckdb.DuckDBPyConnection,
+    processor_table: str,
+    fact: str,
 ) -> None:
     expected = {
         currency.upper(): (count, Decimal(total) / 100)
         for currency, count, total in processor(
             models_warehouse,
-            "select currency, count(*), sum(amount) from refunds"
-            " where status = 'succeeded' group by currency",
+            f"select currency, count(*), sum(amount) from {processor_table}"
+            " where status = 'succeeded' and amount is not null group by currency",
         )
     }
     landed = {
         currency: (count, total)
         for currency, count, total in warehouse.execute(
-            "select currency_code, count(*), sum(amount) from finance.fct_refunds"
+            f"select currency_code, count(*), sum(amount) from {fact}"
             " where is_succeeded group by currency_code"
         ).fetchall()
     }
@@ -62,28 +75,6 @@ def test_refunds_with_an_unknown_reason_keep_it_and_are_flagged(
         ).fetchall()
     )
     assert landed == {item["refund_id"]: item["reason"] for item in items}
-
-
-def test_succeeded_charges_match_the_processor(
-    models_warehouse: ModelsWarehouse, warehouse: duckdb.DuckDBPyConnection
-) -> None:
-    # a charge without an amount is the one the warehouse cannot represent: quarantined
-    expected = {
-        currency.upper(): (count, Decimal(total) / 100)
-        for currency, count, total in processor(
-            models_warehouse,
-            "select currency, count(*), sum(amount) from charges"
-            " where status = 'succeeded' and amount is not null group by currency",
-        )
-    }
-    landed = {
-        currency: (count, total)
-        for currency, count, total in warehouse.execute(
-            "select currency_code, count(*), sum(amount) from finance.fct_payments"
-            " where is_succeeded group by currency_code"
-        ).fetchall()
-    }
-    assert landed == expected
 
 
 def test_shipments_without_an_order_number_land_with_their_tracking(
