@@ -14,9 +14,14 @@
   file sources' checker, sending the records that break it to `quarantined_records`.
 - `date_windows()` is a parent resource for endpoints queried by date range: windows of at most
   `max_days` from the last loaded date less a lookback up to today.
+- `checked_rest_api_resources()` puts these together: a source gives its endpoints, paginator,
+  contracts and column hints, and gets resources that retry, authenticate, check each page and
+  quarantine what breaks the contract. `updated_since()` is the incremental query parameter of
+  the APIs that list records changed since a time.
 """
 
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -26,6 +31,7 @@ from dlt.common.configuration.resolve import resolve_configuration
 from dlt.common.configuration.specs import RuntimeConfiguration
 from dlt.extract import DltResource
 from dlt.sources.helpers.requests import Client
+from dlt.sources.rest_api import rest_api_resources
 from requests import Response, Session
 
 from loaders.contracts import RecordContract
@@ -191,3 +197,99 @@ def with_column_hints(
         if resource.name in column_hints:
             resource.apply_hints(columns=dict(column_hints[resource.name]))
     return [*resources, quarantine_table_resource()]
+
+
+def updated_since(cursor_path: str, initial_value: Any, lag: float) -> dict[str, Any]:
+    """`rest_api`'s incremental query parameter: records whose `cursor_path` is at least the
+    highest value loaded so far less `lag` (or `initial_value` on the first run)."""
+    return {
+        "type": "incremental",
+        "cursor_path": cursor_path,
+        "initial_value": initial_value,
+        "lag": lag,
+        # quarantined records (no cursor) pass; clean ones always have one
+        "on_cursor_value_missing": "include",
+    }
+
+
+def checked_rest_api_resources(
+    *,
+    base_url: str,
+    token: str,
+    paginator: Any,
+    resources: list[Any],
+    contracts: Mapping[str, RecordContract],
+    column_hints: Mapping[str, Mapping[str, Any]],
+    resource_defaults: Mapping[str, Any] | None = None,
+) -> list[DltResource]:
+    """The resources of a REST API source, checked against their contracts.
+
+    Args:
+        base_url: The API's root URL; endpoint paths are relative to it.
+        token: The bearer token (see `bearer_auth`).
+        paginator: The API's `rest_api` paginator (a name or a paginator config).
+        resources: `rest_api` resource configs (dicts) and plain resources such as
+            `date_windows()`. Every dict endpoint records its page URLs for the quarantine.
+        contracts: The contract of each checked resource. A quarantined record is keyed by its
+            resource's primary key when it is one field, by its whole payload otherwise.
+        column_hints: dlt column hints per resource.
+        resource_defaults: `rest_api` defaults for every resource config, over
+            `write_disposition="merge"`.
+
+    Returns:
+        The resources, each loading with retries (`retrying_session`), its clean records merged
+        and the others in `quarantined_records`, plus the resource creating that table. A child
+        of a checked resource is requested for its parent's clean records only.
+    """
+    pages = PageLocations()
+    defaults: dict[str, Any] = {"write_disposition": "merge", **(resource_defaults or {})}
+    configs = [
+        _with_page_hook(resource, pages) if isinstance(resource, dict) else resource
+        for resource in resources
+    ]
+    api_resources = rest_api_resources(
+        {
+            "client": {
+                "base_url": base_url,
+                "auth": bearer_auth(token),
+                "session": retrying_session(),
+                "paginator": paginator,
+            },
+            "resource_defaults": defaults,  # type: ignore[typeddict-item]
+            "resources": configs,
+        }
+    )
+    dict_configs = {config["name"]: config for config in configs if isinstance(config, dict)}
+    for resource in api_resources:
+        config = dict_configs.get(resource.name, {})
+        if resource.name in contracts:
+            primary_key = config.get("primary_key", defaults.get("primary_key"))
+            key_field = primary_key if isinstance(primary_key, str) else None
+            contract = contracts[resource.name]
+            # after the processing steps: a check sees a whole page (see contract_check)
+            resource.add_step(contract_check(resource.name, contract, key_field, pages))
+        if _parent_name(config) in contracts:
+            # a child is requested per parent row: never for a quarantined one
+            resource.add_yield_map(parent_pages_without_quarantine, insert_at=0)
+    return with_column_hints(api_resources, column_hints)
+
+
+def _with_page_hook(config: dict[str, Any], pages: PageLocations) -> dict[str, Any]:
+    endpoint = dict(config["endpoint"])
+    endpoint["response_actions"] = [
+        *endpoint.get("response_actions", []),
+        pages.hook(config["name"]),
+    ]
+    return {**config, "endpoint": endpoint}
+
+
+_PARENT_PLACEHOLDER = re.compile(r"\{resources\.(\w+)\.")
+
+
+def _parent_name(config: Mapping[str, Any]) -> str | None:
+    """The resource a `rest_api` child config reads its parameters from (`{resources.<name>.…}`
+    in its path or parameters), or None."""
+    endpoint = config.get("endpoint", {})
+    placeholders = json.dumps([endpoint.get("path"), endpoint.get("params")], default=str)
+    match = _PARENT_PLACEHOLDER.search(placeholders)
+    return match.group(1) if match else None

@@ -1,22 +1,13 @@
-"""dlt source for the fx API, declared with dlt's `rest_api` source."""
+"""dlt source for the fx API, declared with dlt's `rest_api` source (see README.md)."""
 
 from datetime import date
 
 import dlt
 from dlt.extract import DltResource
-from dlt.sources.rest_api import rest_api_resources
 
 from loaders.contracts import SCHEMA_CONTRACT
 from loaders.fx import settings
-from loaders.rest import (
-    PageLocations,
-    bearer_auth,
-    contract_check,
-    date_windows,
-    retrying_session,
-    track_last_date,
-    with_column_hints,
-)
+from loaders.rest import checked_rest_api_resources, date_windows, track_last_date
 
 
 @dlt.source(name="fx", schema_contract=SCHEMA_CONTRACT)
@@ -26,45 +17,44 @@ def fx(
     lookback_days: int = settings.LOOKBACK_DAYS,
     initial_date: date = settings.INITIAL_DATE,
 ) -> list[DltResource]:
-    """Daily reference rates (units of currency per EUR) from the fx API at `base_url`."""
-    pages = PageLocations()
-    windows = date_windows(
-        "rate_windows",
-        initial_date=initial_date,
-        lookback_days=lookback_days,
-        max_days=settings.WINDOW_DAYS,
-    )
-    resources = rest_api_resources(
-        {
-            "client": {
-                "base_url": base_url,
-                "auth": bearer_auth(token),
-                "session": retrying_session(),
-                "paginator": "single_page",
-            },
-            "resources": [
-                windows,
-                {
-                    "name": "rates",
-                    "primary_key": ["rate_date", "currency"],
-                    "write_disposition": "merge",
-                    "endpoint": {
-                        "path": "rates",
-                        "data_selector": "rates",
-                        "params": {
-                            "start_date": "{resources.rate_windows.start_date}",
-                            "end_date": "{resources.rate_windows.end_date}",
-                        },
-                        "response_actions": [pages.hook("rates")],
+    """Daily reference rates (units of currency per EUR) from the fx API at `base_url`.
+
+    Args:
+        base_url: The API's root URL (`sources.fx.base_url`).
+        token: The API's bearer token (`sources.fx.token` in `.dlt/secrets.toml`).
+        lookback_days: How many days before the last loaded `rate_date` the rates are requested
+            again, so a corrected rate replaces the earlier one.
+        initial_date: The first day requested on the first run.
+
+    Returns:
+        The resources `rates` (merged on `rate_date`, `currency`) and `quarantined_records`,
+        the rates that break `settings.RATE_CONTRACT`. `rate_windows` only drives the requests.
+    """
+    return checked_rest_api_resources(
+        base_url=base_url,
+        token=token,
+        paginator="single_page",
+        resources=[
+            date_windows(
+                "rate_windows",
+                initial_date=initial_date,
+                lookback_days=lookback_days,
+                max_days=settings.WINDOW_DAYS,
+            ),
+            {
+                "name": "rates",
+                "primary_key": ["rate_date", "currency"],
+                "endpoint": {
+                    "path": "rates",
+                    "data_selector": "rates",
+                    "params": {
+                        "start_date": "{resources.rate_windows.start_date}",
+                        "end_date": "{resources.rate_windows.end_date}",
                     },
-                    "processing_steps": [
-                        {"map": track_last_date("rate_windows", "rate_date")},
-                    ],
                 },
-            ],
-        }
+                "processing_steps": [{"map": track_last_date("rate_windows", "rate_date")}],
+            },
+        ],
+        contracts={"rates": settings.RATE_CONTRACT},
+        column_hints={"rates": settings.COLUMNS},
     )
-    for resource in resources:
-        if resource.name == "rates":
-            resource.add_step(contract_check("rates", settings.RATE_CONTRACT, None, pages))
-    return with_column_hints(resources, {"rates": settings.COLUMNS})

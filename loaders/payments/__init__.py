@@ -1,20 +1,11 @@
-"""dlt source for the payments API, declared with dlt's `rest_api` source."""
-
-from typing import Any
+"""dlt source for the payments API, declared with dlt's `rest_api` source (see README.md)."""
 
 import dlt
 from dlt.extract import DltResource
-from dlt.sources.rest_api import rest_api_resources
 
 from loaders.contracts import SCHEMA_CONTRACT
 from loaders.payments import settings
-from loaders.rest import (
-    PageLocations,
-    bearer_auth,
-    contract_check,
-    retrying_session,
-    with_column_hints,
-)
+from loaders.rest import checked_rest_api_resources, updated_since
 
 
 @dlt.source(name="payments", schema_contract=SCHEMA_CONTRACT)
@@ -24,54 +15,47 @@ def payments(
     lookback_seconds: int = settings.LOOKBACK_SECONDS,
     page_size: int = settings.PAGE_SIZE,
 ) -> list[DltResource]:
-    """Charges, refunds and payouts from the payments API at `base_url`."""
-    pages = PageLocations()
-    resources: list[Any] = [
-        {
-            "name": name,
-            "endpoint": {
-                "path": name,
-                "params": {
-                    "limit": page_size,
-                    "updated_since": {
-                        "type": "incremental",
-                        "cursor_path": settings.CURSOR_FIELD,
-                        "initial_value": 0,
-                        "lag": lookback_seconds,
-                        # quarantined records (no cursor) pass; clean ones always have one
-                        "on_cursor_value_missing": "include",
+    """Charges, refunds and payouts from the payments API at `base_url`.
+
+    Args:
+        base_url: The API's root URL (`sources.payments.base_url`).
+        token: The API's bearer token (`sources.payments.token` in `.dlt/secrets.toml`).
+        lookback_seconds: How far before the highest `updated` already loaded each list is read
+            again, for records committed late.
+        page_size: Records requested per page (`limit`).
+
+    Returns:
+        The resources `charges`, `refunds` and `payouts` (each merged on `id`, amounts in minor
+        units and timestamps in epoch seconds as the API sends them) and
+        `quarantined_records`, the records that break their contract in `settings.CONTRACTS`.
+    """
+    return checked_rest_api_resources(
+        base_url=base_url,
+        token=token,
+        paginator={
+            "type": "cursor",
+            "cursor_path": "next_cursor",
+            "cursor_param": "starting_after",
+        },
+        resource_defaults={
+            "primary_key": settings.PRIMARY_KEY,
+            "endpoint": {"data_selector": "data"},
+        },
+        resources=[
+            {
+                "name": name,
+                "endpoint": {
+                    "path": name,
+                    "params": {
+                        "limit": page_size,
+                        "updated_since": updated_since(
+                            settings.CURSOR_FIELD, initial_value=0, lag=lookback_seconds
+                        ),
                     },
                 },
-                "response_actions": [pages.hook(name)],
-            },
-        }
-        for name in settings.CONTRACTS
-    ]
-    api_resources = rest_api_resources(
-        {
-            "client": {
-                "base_url": base_url,
-                "auth": bearer_auth(token),
-                "session": retrying_session(),
-                "paginator": {
-                    "type": "cursor",
-                    "cursor_path": "next_cursor",
-                    "cursor_param": "starting_after",
-                },
-            },
-            "resource_defaults": {
-                "primary_key": settings.PRIMARY_KEY,
-                "write_disposition": "merge",
-                "endpoint": {"data_selector": "data"},
-            },
-            "resources": resources,
-        }
+            }
+            for name in settings.CONTRACTS
+        ],
+        contracts=settings.CONTRACTS,
+        column_hints=settings.COLUMNS,
     )
-    for resource in api_resources:
-        contract = settings.CONTRACTS[resource.name]
-        resource.add_step(contract_check(resource.name, contract, settings.PRIMARY_KEY, pages))
-    column_hints = {
-        name: {column: {"data_type": data_type} for column, data_type in types.items()}
-        for name, types in settings.COLUMN_TYPES.items()
-    }
-    return with_column_hints(api_resources, column_hints)

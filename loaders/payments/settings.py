@@ -38,15 +38,20 @@ CONTRACTS = {
     ),
 }
 
-COLUMN_TYPES = {
-    "charges": {"amount": "bigint", "created": "bigint", "updated": "bigint"},
-    "refunds": {"amount": "bigint", "created": "bigint", "updated": "bigint"},
+_MOVEMENT_COLUMNS = {
+    "amount": {"data_type": "bigint"},
+    "created": {"data_type": "bigint"},
+    "updated": {"data_type": "bigint"},
+}
+COLUMNS = {
+    "charges": _MOVEMENT_COLUMNS,
+    "refunds": _MOVEMENT_COLUMNS,
     "payouts": {
-        "amount": "bigint",
-        "fee_amount": "bigint",
-        "charge_count": "bigint",
-        "arrival_date": "date",
-        "created": "bigint",
-        "updated": "bigint",
+        "amount": {"data_type": "bigint"},
+        "fee_amount": {"data_type": "bigint"},
+        "charge_count": {"data_type": "bigint"},
+        "arrival_date": {"data_type": "date"},
+        "created": {"data_type": "bigint"},
+        "updated": {"data_type": "bigint"},
     },
 }
