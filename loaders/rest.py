@@ -184,6 +184,47 @@ def track_last_date(name: str, date_field: str) -> Callable[[Any], Any]:
     return track
 
 
+def date_windowed(
+    resource: dict[str, Any],
+    *,
+    windows_name: str,
+    date_field: str,
+    initial_date: date,
+    lookback_days: int,
+    max_days: int,
+) -> list[Any]:
+    """A `rest_api` resource config requested by date range, with the windows driving it.
+
+    Args:
+        resource: The resource config; its endpoint gets the `start_date` and `end_date`
+            parameters of each window.
+        windows_name: The name of the windows resource, under which the source state keeps
+            the last loaded date.
+        date_field: The records' date; the latest one loaded is where the next run resumes.
+        initial_date, lookback_days, max_days: As for `date_windows`.
+
+    Returns:
+        The windows resource (not loaded) and the resource config, for `rest_api`'s resources.
+    """
+    endpoint = resource["endpoint"]
+    params = {
+        **endpoint.get("params", {}),
+        "start_date": f"{{resources.{windows_name}.start_date}}",
+        "end_date": f"{{resources.{windows_name}.end_date}}",
+    }
+    steps = [
+        *resource.get("processing_steps", []),
+        {"map": track_last_date(windows_name, date_field)},
+    ]
+    windows = date_windows(
+        windows_name, initial_date=initial_date, lookback_days=lookback_days, max_days=max_days
+    )
+    return [
+        windows,
+        {**resource, "endpoint": {**endpoint, "params": params}, "processing_steps": steps},
+    ]
+
+
 def with_column_hints(
     resources: list[DltResource], column_hints: Mapping[str, Mapping[str, Any]]
 ) -> list[DltResource]:

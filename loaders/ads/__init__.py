@@ -9,8 +9,7 @@ from loaders.ads import settings
 from loaders.contracts import SCHEMA_CONTRACT
 from loaders.rest import (
     checked_rest_api_resources,
-    date_windows,
-    track_last_date,
+    date_windowed,
     updated_since,
 )
 
@@ -74,24 +73,18 @@ def ads(
                 "primary_key": "ad_group_id",
                 "endpoint": {"path": "campaigns/{resources.campaigns.campaign_id}/ad_groups"},
             },
-            date_windows(
-                "report_windows",
+            *date_windowed(
+                {
+                    "name": "daily_reports",
+                    "primary_key": ["report_date", "campaign_id"],
+                    "endpoint": {"path": "reports/daily"},
+                },
+                windows_name="report_windows",
+                date_field="report_date",
                 initial_date=initial_date,
                 lookback_days=report_lookback_days,
                 max_days=settings.REPORT_WINDOW_DAYS,
             ),
-            {
-                "name": "daily_reports",
-                "primary_key": ["report_date", "campaign_id"],
-                "endpoint": {
-                    "path": "reports/daily",
-                    "params": {
-                        "start_date": "{resources.report_windows.start_date}",
-                        "end_date": "{resources.report_windows.end_date}",
-                    },
-                },
-                "processing_steps": [{"map": track_last_date("report_windows", "report_date")}],
-            },
         ],
         contracts={
             "campaigns": settings.CAMPAIGN_CONTRACT,

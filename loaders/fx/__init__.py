@@ -7,7 +7,7 @@ from dlt.extract import DltResource
 
 from loaders.contracts import SCHEMA_CONTRACT
 from loaders.fx import settings
-from loaders.rest import checked_rest_api_resources, date_windows, track_last_date
+from loaders.rest import checked_rest_api_resources, date_windowed
 
 
 @dlt.source(name="fx", schema_contract=SCHEMA_CONTRACT)
@@ -34,27 +34,18 @@ def fx(
         base_url=base_url,
         token=token,
         paginator="single_page",
-        resources=[
-            date_windows(
-                "rate_windows",
-                initial_date=initial_date,
-                lookback_days=lookback_days,
-                max_days=settings.WINDOW_DAYS,
-            ),
+        resources=date_windowed(
             {
                 "name": "rates",
                 "primary_key": ["rate_date", "currency"],
-                "endpoint": {
-                    "path": "rates",
-                    "data_selector": "rates",
-                    "params": {
-                        "start_date": "{resources.rate_windows.start_date}",
-                        "end_date": "{resources.rate_windows.end_date}",
-                    },
-                },
-                "processing_steps": [{"map": track_last_date("rate_windows", "rate_date")}],
+                "endpoint": {"path": "rates", "data_selector": "rates"},
             },
-        ],
+            windows_name="rate_windows",
+            date_field="rate_date",
+            initial_date=initial_date,
+            lookback_days=lookback_days,
+            max_days=settings.WINDOW_DAYS,
+        ),
         contracts={"rates": settings.RATE_CONTRACT},
         column_hints={"rates": settings.COLUMNS},
     )
