@@ -75,6 +75,18 @@ def _read_inventory(content: bytes, location: str) -> list[Any]:
 def _file_resource(
     bucket_url: str, file_table: FileTable, read_file: Callable[[bytes, str], list[Any]]
 ) -> DltResource:
+    """The resource loading `file_table` from its sub-folder of `bucket_url`.
+
+    Args:
+        bucket_url: The 3PL drops' folder.
+        file_table: The file kind: sub-folder, file glob, table, key and contract.
+        read_file: Turns a file's bytes and location into its clean rows and quarantined rows.
+
+    Returns:
+        A file listing piped into a transformer named after the table, which yields, per new or
+        re-delivered file, its clean rows (with `_source_file` and `_source_line`), its
+        quarantined rows and the file's delivery record.
+    """
     folder = f"{bucket_url.rstrip('/')}/{file_table.folder}"
     require_folder(folder, f"logistics {file_table.folder}")
     prefix = f"{settings.LOCATION_PREFIX}{PurePosixPath(file_table.folder)}/"
@@ -92,7 +104,18 @@ def _file_resource(
 
 @dlt.source(name="logistics", schema_contract=SCHEMA_CONTRACT)
 def logistics(bucket_url: str = dlt.config.value) -> list[DltResource]:
-    """Shipments, tracking events and inventory snapshots from the 3PL folder `bucket_url`."""
+    """Shipments, tracking events and inventory snapshots from the 3PL folder `bucket_url`.
+
+    Args:
+        bucket_url: The folder or fsspec URL of the 3PL drops (`sources.logistics.bucket_url`,
+            by default `<data dir>/sources/logistics`), with one sub-folder per file kind; a
+            missing folder stops the load with a clear message.
+
+    Returns:
+        The resources `shipments`, `tracking_events` and `inventory_snapshots` (each appended
+        and replaced by file when a file is re-delivered; see `_file_resource`) and
+        `quarantined_records`.
+    """
     return [
         _file_resource(bucket_url, settings.SHIPMENTS, _csv_reader(settings.SHIPMENTS)),
         _file_resource(bucket_url, settings.TRACKING, _csv_reader(settings.TRACKING)),

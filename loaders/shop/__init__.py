@@ -206,13 +206,20 @@ def shop(
     """Every table of `settings.TABLES` from the shop database at SQLAlchemy URL `credentials`.
 
     Args:
-        credentials: SQLAlchemy URL of the shop database.
+        credentials: SQLAlchemy URL of the shop database (secret `sources.shop.credentials`).
         lookback_seconds: How far before the last cursor value incremental tables re-read.
         chunk_size: Rows per chunk read from the database.
         max_shrink_share: The largest share of its rows a table loaded with `replace` may lose
             from one load to the next (config `sources.shop.max_shrink_share`); 1 accepts any.
         loaded_rows: The rows a table holds in the destination now (None before its first
             load); without it the shrink check is skipped.
+
+    Returns:
+        One resource per table of `settings.TABLES` (`orders`, `order_lines`, ...), read in
+        chunks of pyarrow rows with text timestamps parsed to UTC: incremental tables merged on
+        their key from the last cursor value less `lookback_seconds`, `customers` and
+        `addresses` replaced in full; and `quarantined_records`, the rows breaking their
+        table's `RecordContract`, keyed `<table>:<key>=<value>`.
 
     Raises:
         LoaderError: before anything is read, when the database cannot be opened, lacks a

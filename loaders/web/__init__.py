@@ -45,7 +45,17 @@ def _read_events_file(content: bytes, location: str) -> list[Any]:
 # appended and replaced by file (loaders.files), not merged on event_id
 @dlt.transformer(name=settings.TABLE_NAME, write_disposition="append")
 def events(file_items: list[FileItemDict]) -> Any:
-    """Web events of every new or re-delivered export file, with invalid lines quarantined."""
+    """Web events of every new or re-delivered export file, with invalid lines quarantined.
+
+    Args:
+        file_items: A page of export files listed by dlt's `filesystem` resource; files
+            already read (same name, modification time and size) are skipped.
+
+    Yields:
+        Per file, its clean events as a pyarrow table (documented fields plus any new field as
+        text, with `_source_file` and `_source_line`), then its quarantined lines (for
+        `quarantined_records`) and the file's delivery record.
+    """
     yield from read_new_files(file_items, settings.LOCATION_PREFIX, _read_events_file)
 
 
@@ -53,7 +63,18 @@ def events(file_items: list[FileItemDict]) -> Any:
 def web(
     bucket_url: str = dlt.config.value, file_glob: str = settings.FILE_GLOB
 ) -> list[DltResource]:
-    """The web export's events from the files in `bucket_url` (a folder or fsspec URL)."""
+    """The web export's events from the files in `bucket_url` (a folder or fsspec URL).
+
+    Args:
+        bucket_url: The folder or fsspec URL holding the export (`sources.web.bucket_url`,
+            by default `<data dir>/sources/web`); a missing folder stops the load with a clear
+            message.
+        file_glob: Which files of the folder are export files.
+
+    Returns:
+        The `events` resource (appended, replaced by file when a file is re-delivered) fed by
+        the file listing `web_files`, and `quarantined_records`.
+    """
     require_folder(bucket_url, "web export")
     listing = filesystem(bucket_url=bucket_url, file_glob=file_glob).with_name("web_files")
     return [listing | events, quarantine_table_resource(file_source=True)]
