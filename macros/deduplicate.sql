@@ -3,10 +3,23 @@
     {{ return(adapter.dispatch('deduplicate')(relation, partition_by, order_by)) }}
 {%- endmacro %}
 
-{#- DuckDB and PostgreSQL both support distinct on, which keeps the column list intact;
-    adapters without it need their own implementation. -#}
+{#- Warehouses with qualify (Snowflake, BigQuery, Databricks, Redshift, DuckDB) filter on the
+    row number without adding it to the columns. -#}
 {% macro default__deduplicate(relation, partition_by, order_by) -%}
+    select *
+    from {{ relation }}
+    qualify row_number() over (partition by {{ partition_by }} order by {{ order_by }}) = 1
+{%- endmacro %}
+
+{#- PostgreSQL has no qualify; its distinct on keeps the column list intact. -#}
+{% macro postgres__deduplicate(relation, partition_by, order_by) -%}
     select distinct on ({{ partition_by }}) *
     from {{ relation }}
     order by {{ partition_by }}, {{ order_by }}
+{%- endmacro %}
+
+{#- DuckDB has both; distinct on keeps the row PostgreSQL keeps when two rows tie on order_by,
+    so that both warehouses build the same tables. -#}
+{% macro duckdb__deduplicate(relation, partition_by, order_by) -%}
+    {{ return(postgres__deduplicate(relation, partition_by, order_by)) }}
 {%- endmacro %}

@@ -28,8 +28,10 @@ DEFECT_KINDS = (
     "unknown_web_event_type",
 )
 
-# table: (key column whose maximum counts every entity ever created, or None to count rows)
-SHOP_TABLES = {
+# The shop's tables and their primary keys (simulator/storage.py's SHOP_SCHEMA), in load order.
+# The simulator owns the shop, so tests that look rows up in it read the keys from here. Each
+# key is an increasing integer, so its maximum counts every entity ever created.
+SHOP_TABLE_KEYS = {
     "product_categories": "category_id",
     "products": "product_id",
     "customers": "customer_id",
@@ -59,7 +61,7 @@ FILE_SOURCES = {
 def table_stats(world: World) -> dict[str, dict[str, int]]:
     """Rows written and distinct valid entities per table, over the whole simulation."""
     stats: dict[str, dict[str, int]] = {}
-    for table, key in SHOP_TABLES.items():
+    for table, key in SHOP_TABLE_KEYS.items():
         rows, last_key = world.db.execute(f"select count(*), max({key}) from {table}").fetchone()
         stats[f"shop.{table}"] = {"rows": rows, "entities": last_key or 0}
     for name, table in API_TABLES.items():

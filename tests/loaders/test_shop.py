@@ -11,21 +11,10 @@ from pathlib import Path
 import pymysql
 import pytest
 
+from simulator.ground_truth import SHOP_TABLE_KEYS
 from simulator.storage import SHOP_SCHEMA
 from tests.conftest import require_service
 from tests.loaders.conftest import Warehouse, copy_sources
-from tests.loaders.test_full_load import SHOP_TABLES
-
-SHOP_KEYS = {
-    "product_categories": "category_id",
-    "products": "product_id",
-    "customers": "customer_id",
-    "addresses": "address_id",
-    "discounts": "discount_id",
-    "orders": "order_id",
-    "order_lines": "order_line_id",
-    "order_status_history": "status_history_id",
-}
 
 
 def loosen_not_null(database: sqlite3.Connection, table: str) -> None:
@@ -108,7 +97,7 @@ def corrupted_shop(simulated_dir: Path, tmp_path_factory: pytest.TempPathFactory
         )
         unknown_codes = {"orders": third}
         for table, (column, code) in UNKNOWN_CODES.items():
-            key = SHOP_KEYS[table]
+            key = SHOP_TABLE_KEYS[table]
             if table != "orders":
                 (unknown_codes[table],) = database.execute(
                     f"select min({key}) from {table}"
@@ -185,7 +174,7 @@ def test_rows_with_codes_the_shop_does_not_document_land_as_sent(
     corrupted = corrupted_shop.warehouse
     landed = {
         table: corrupted.query(
-            f"select {column} from raw_shop.{table} where {SHOP_KEYS[table]} = ?",
+            f"select {column} from raw_shop.{table} where {SHOP_TABLE_KEYS[table]} = ?",
             [corrupted_shop.unknown_codes[table]],
         )
         for table, (column, _) in UNKNOWN_CODES.items()
@@ -262,7 +251,7 @@ def mariadb_shop(simulated_dir: Path) -> Iterator[str]:
                     cursor.execute(statement)
             source = sqlite3.connect(simulated_dir / "sources" / "shop.sqlite")
             try:
-                for table in SHOP_TABLES:
+                for table in SHOP_TABLE_KEYS:
                     rows = source.execute(f"select * from {table}").fetchall()
                     if rows:
                         values = ", ".join(["%s"] * len(rows[0]))
@@ -286,7 +275,7 @@ def test_the_shop_loads_the_same_from_a_mariadb_database(
     for _ in range(2):  # the second run exercises the incremental filter in MariaDB
         result = shop_warehouse.load(["shop"]).result("shop")
         assert result.ok, result.error
-    for table, key in SHOP_KEYS.items():
+    for table, key in SHOP_TABLE_KEYS.items():
         columns = "* exclude (_dlt_load_id)"
         query = f"select {columns} from raw_shop.{table} order by {key}"
         from_mariadb = shop_warehouse.query(query)

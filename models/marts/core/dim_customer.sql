@@ -91,10 +91,8 @@ final as (
         ) as is_erased,
         cast(versions.created_at as timestamp) as customer_created_at,
         cast(
-            case
-                when versions.version_number = 1 then cast('1900-01-01' as timestamp)
-                else versions.dbt_valid_from
-            end as timestamp
+            {{ scd2_valid_from('versions.version_number', 'versions.dbt_valid_from') }}
+            as timestamp
         ) as valid_from,
         cast(
             coalesce(versions.next_valid_from, erasures.erased_at, versions.dbt_valid_to)
@@ -123,7 +121,7 @@ final as (
         cast(true as boolean) as is_current,
         cast(false as boolean) as is_erased,
         cast(null as timestamp) as customer_created_at,
-        cast('1900-01-01' as timestamp) as valid_from,
+        {{ beginning_of_time() }} as valid_from,
         cast(null as timestamp) as valid_to
 
 )

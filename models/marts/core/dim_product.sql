@@ -53,10 +53,8 @@ final as (
         cast(versions.version_number as integer) as version_number,
         cast(versions.dbt_valid_to is null as boolean) as is_current,
         cast(
-            case
-                when versions.version_number = 1 then cast('1900-01-01' as timestamp)
-                else versions.dbt_valid_from
-            end as timestamp
+            {{ scd2_valid_from('versions.version_number', 'versions.dbt_valid_from') }}
+            as timestamp
         ) as valid_from,
         cast(versions.dbt_valid_to as timestamp) as valid_to
 
@@ -83,7 +81,7 @@ final as (
         cast(null as numeric(10, 3)) as weight_kg,
         cast(1 as integer) as version_number,
         cast(true as boolean) as is_current,
-        cast('1900-01-01' as timestamp) as valid_from,
+        {{ beginning_of_time() }} as valid_from,
         cast(null as timestamp) as valid_to
 
 )
