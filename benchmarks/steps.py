@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from benchmarks.errors import BenchmarkError
+from loaders.registry import SOURCES, SourceContext, api_source_names
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ FILE_KINDS: tuple[FileKind, ...] = (
     ),
 )
 
-API_SOURCES = ("payments", "ads", "fx")
+API_SOURCES = api_source_names()
 # The API loaders' own settings, so that the bare client asks for exactly the same pages.
 API_PAGE_SIZE = 1000
 API_INITIAL_DATE = date(2020, 1, 1)
@@ -138,24 +139,21 @@ def file_loaders_step(sources_dir: str, work_dir: str) -> dict[str, Any]:
     """
     import dlt
 
-    from loaders.logistics import logistics
     from loaders.runner import duckdb_destination
-    from loaders.web import web
 
-    file_sources = {"web": web, "logistics": logistics}
     # as `loaders.load` does: every raw row names its load
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
     results = []
     for kind in FILE_KINDS:
         if kind.only_kind_of_its_source:
             continue
-        source = file_sources[kind.source](bucket_url=str(Path(sources_dir) / kind.source))
         pipeline = dlt.pipeline(
             pipeline_name=f"bench_{kind.resource}",
             pipelines_dir=str(Path(work_dir) / "pipelines"),
             destination=duckdb_destination(Path(work_dir) / "loader.duckdb"),
             dataset_name=f"bench_{kind.source}",
         )
+        source = SOURCES[kind.source].build(SourceContext(Path(sources_dir), pipeline))
         started = time.perf_counter()
         pipeline.run(source.with_resources(kind.resource))
         seconds = time.perf_counter() - started

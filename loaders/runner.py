@@ -1,7 +1,6 @@
 """`load()`: land Larkspur's source systems in the warehouse, one dlt pipeline per source."""
 
 import json
-import os
 import signal
 import time
 import uuid
@@ -21,32 +20,23 @@ from dlt.common.configuration.exceptions import (
 from dlt.common.destination import Destination
 from dlt.common.destination.exceptions import DestinationUndefinedEntity
 from dlt.common.versioned_state import decompress_state
-from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.extract import DltSource
 from requests import ConnectionError as RequestsConnectionError
 from requests import HTTPError, Timeout
 
-from loaders.ads import ads
 from loaders.errors import LoaderError, LoadInterrupted
 from loaders.files import replace_redelivered_files
-from loaders.fx import fx
 from loaders.interrupts import SignalWatch, stop_signal_received
-from loaders.logistics import logistics
-from loaders.payments import payments
+from loaders.registry import META_DATASET_NAME, SOURCES, SourceContext, source_names
 from loaders.secrets import configured_secrets, mask_secrets
-from loaders.shop import shop
-from loaders.shop.settings import DEFAULT_DATABASE_FILE
 from loaders.stats import RunStats, start_stats
-from loaders.web import web
+from warehouse.database import is_lock_error
 from warehouse.errors import WarehouseError
-from warehouse.settings import duckdb_memory_limit
-
-SOURCE_NAMES: tuple[str, ...] = ("shop", "payments", "ads", "fx", "web", "logistics")
-"""Every source `load()` knows, in the order it loads them."""
+from warehouse.settings import destination_name, duckdb_memory_limit, resolve_paths
 
 DESTINATIONS = ("duckdb", "postgres")
-META_DATASET = "raw_meta"
+META_DATASET = f"raw_{META_DATASET_NAME}"
 LOAD_RUNS_TABLE = "load_runs"
 
 ProgressCallback = Callable[[str, str], None]
@@ -115,29 +105,28 @@ class _Settings:
 def _resolve_settings(
     data_dir: Path | None, destination: str | None, duckdb_path: Path | None
 ) -> _Settings:
-    resolved_dir = Path(data_dir or os.environ.get("WAREHOUSE_DATA_DIR") or "data").resolve()
-    resolved_destination = destination or os.environ.get("WAREHOUSE_DESTINATION") or "duckdb"
+    paths = resolve_paths(data_dir, duckdb_path)
+    resolved_destination = destination_name(destination)
     if resolved_destination not in DESTINATIONS:
         raise LoaderError(
             f"unknown destination {resolved_destination!r}: use one of {', '.join(DESTINATIONS)}"
         )
-    env_duckdb = os.environ.get("WAREHOUSE_DUCKDB_PATH")
-    resolved_duckdb = Path(duckdb_path or env_duckdb or resolved_dir / "warehouse.duckdb")
-    return _Settings(resolved_dir, resolved_destination, resolved_duckdb.resolve())
+    return _Settings(paths.data_dir, resolved_destination, paths.duckdb_path)
 
 
 def _check_source_names(sources: Sequence[str] | None) -> list[str]:
+    known = source_names()
     if sources is None:
-        return list(SOURCE_NAMES)
+        return list(known)
     if isinstance(sources, str):
         sources = [sources]
-    unknown = [name for name in sources if name not in SOURCE_NAMES]
+    unknown = [name for name in sources if name not in known]
     if unknown:
         raise LoaderError(
-            f"unknown source {', '.join(map(repr, unknown))}: choose from {', '.join(SOURCE_NAMES)}"
+            f"unknown source {', '.join(map(repr, unknown))}: choose from {', '.join(known)}"
         )
     # load order is fixed whatever order the caller names them in
-    return [name for name in SOURCE_NAMES if name in sources]
+    return [name for name in known if name in sources]
 
 
 def _check_duckdb_opens(path: Path) -> None:
@@ -150,7 +139,7 @@ def _check_duckdb_opens(path: Path) -> None:
     try:
         duckdb.connect(str(path), config={"memory_limit": memory_limit}).close()
     except duckdb.IOException as error:
-        if "lock" in str(error).lower():
+        if is_lock_error(error):
             raise LoaderError(
                 f"another process holds the DuckDB file {path} (a dbt run, a notebook or another "
                 "load?): close it and run the load again"
@@ -176,43 +165,9 @@ def _destination(settings: _Settings) -> Destination:
     return dlt.destinations.postgres()
 
 
-def _loaded_rows(pipeline: dlt.Pipeline, table: str) -> int | None:
-    """Rows `table` holds in the pipeline's destination now; None before dlt created it."""
-    if not pipeline.default_schema_name or table not in pipeline.default_schema.tables:
-        return None
-    try:
-        with pipeline.sql_client() as client:
-            query = f"select count(*) from {client.make_qualified_table_name(table)}"
-            with client.execute_query(query) as cursor:
-                return int(cursor.fetchone()[0])
-    # the state knows the table, the destination does not (a new or wiped warehouse)
-    except DatabaseUndefinedRelation:
-        return None
-
-
 def _make_source(name: str, settings: _Settings, pipeline: dlt.Pipeline) -> DltSource:
-    sources_dir = settings.data_dir / "sources"
-    if name == "shop":
-        credentials = dlt.secrets.get("sources.shop.credentials") or (
-            f"sqlite:///{sources_dir / DEFAULT_DATABASE_FILE}"
-        )
-        # --allow-shrink: any shrink of a replaced table is accepted for this run
-        accept_any_shrink = {"max_shrink_share": 1.0} if settings.allow_shrink else {}
-        return shop(
-            credentials=credentials,
-            loaded_rows=lambda table: _loaded_rows(pipeline, table),
-            **accept_any_shrink,
-        )
-    if name == "payments":
-        return payments()
-    if name == "ads":
-        return ads()
-    if name == "fx":
-        return fx()
-    if name == "web":
-        return web(bucket_url=dlt.config.get("sources.web.bucket_url") or str(sources_dir / "web"))
-    bucket_url = dlt.config.get("sources.logistics.bucket_url") or str(sources_dir / "logistics")
-    return logistics(bucket_url=bucket_url)
+    context = SourceContext(settings.data_dir / "sources", pipeline, settings.allow_shrink)
+    return SOURCES[name].build(context)
 
 
 def _causes(error: BaseException) -> list[BaseException]:
@@ -256,7 +211,7 @@ def describe_error(name: str, error: BaseException) -> str:
 
     Every error the load reports, logs and prints passes here: secrets are masked once, here.
     """
-    return mask_secrets(_explain_error(name, error), configured_secrets(SOURCE_NAMES))
+    return mask_secrets(_explain_error(name, error), configured_secrets(source_names()))
 
 
 def _explain_error(name: str, error: BaseException) -> str:
@@ -287,7 +242,7 @@ def _explain_error(name: str, error: BaseException) -> str:
                 f"cannot reach the {name} API ({_first_line(cause)}): start it with "
                 f"`warehouse serve-api` or set sources.{name}.base_url"
             )
-        if isinstance(cause, duckdb.IOException) and "lock" in str(cause).lower():
+        if is_lock_error(cause):
             return "another process holds the DuckDB file: close it and run the load again"
     # the callers say which source failed: the message is the innermost error's first line
     return _first_line(chain[-1])
@@ -530,7 +485,7 @@ def _log_runs(
     run_id: str, results: list[SourceResult], settings: _Settings, destination: Destination
 ) -> None:
     """Append one `raw_meta.load_runs` row per source load, in a single small load."""
-    pipeline = _pipeline("meta", META_DATASET, settings, destination)
+    pipeline = _pipeline(META_DATASET_NAME, META_DATASET, settings, destination)
     rows = [
         {
             "run_id": run_id,
@@ -570,17 +525,18 @@ def load(
     progress: ProgressCallback | None = None,
     allow_shrink: bool = False,
 ) -> LoadReport:
-    """Load `sources` (default: all of `SOURCE_NAMES`) one after another and report on each.
+    """Load `sources` (default: all in `loaders.registry`) one after another, report on each.
 
-    `data_dir` defaults to env `WAREHOUSE_DATA_DIR` or `./data`; `destination` to env
-    `WAREHOUSE_DESTINATION` or "duckdb"; `duckdb_path` to env `WAREHOUSE_DUCKDB_PATH` or
-    `<data_dir>/warehouse.duckdb`. Raises `LoaderError` before loading anything for an unknown
-    source or destination and for a DuckDB file another process holds; a source that fails is
-    reported in its `SourceResult` while the others still load. A package a killed run left
-    behind is loaded first; its load id, rows and files count in that source's result, as do
-    those of any load in the source's dataset that no `raw_meta.load_runs` row names yet (a run
-    killed before it wrote its log). Every source load appends a row to `raw_meta.load_runs`,
-    written together when the run ends (also when it is interrupted by an exception).
+    `data_dir`, `destination` and `duckdb_path` default as `warehouse.settings` says: env
+    `WAREHOUSE_DATA_DIR` or the project's `data/`, env `WAREHOUSE_DESTINATION` or "duckdb", env
+    `WAREHOUSE_DUCKDB_PATH` or `<data_dir>/warehouse.duckdb`. Raises `LoaderError` before
+    loading anything for an unknown source or destination and for a DuckDB file another process
+    holds; a source that fails is reported in its `SourceResult` while the others still load. A
+    package a killed run left behind is loaded first; its load id, rows and files count in that
+    source's result, as do those of any load in the source's dataset that no
+    `raw_meta.load_runs` row names yet (a run killed before it wrote its log). Every source load
+    appends a row to `raw_meta.load_runs`, written together when the run ends (also when it is
+    interrupted by an exception).
     Ctrl-C or SIGTERM stops the whole run, not just the source loading then: that source gets an
     "interrupted" row, the later ones do not start, and `LoadInterrupted` (a KeyboardInterrupt)
     says so.

@@ -20,6 +20,7 @@ import pytest
 from psycopg2.extensions import connection as PgConnection
 
 from loaders import LoadReport, load
+from loaders.registry import api_source_names
 from simulator.api_server import ApiServer
 from warehouse.dbt import DbtResult, run_dbt
 from warehouse.postgres import (
@@ -136,7 +137,7 @@ def load_as_loader(paths: Paths, warehouse: PostgresWarehouse) -> tuple[LoadRepo
             contextlib.redirect_stdout(log),
             contextlib.redirect_stderr(log),
         ):
-            for name in ("payments", "ads", "fx"):
+            for name in api_source_names():
                 monkeypatch.setenv(
                     f"SOURCES__{name.upper()}__BASE_URL", f"{server.base_url}/{name}/v1"
                 )

@@ -38,7 +38,6 @@ error_console = Console(stderr=True)
 DEFAULT_DEMO_DAYS = 60
 DEFAULT_SCALE = 0.01
 DEFAULT_API_PORT = 8765
-API_SOURCES = ("payments", "ads", "fx")
 
 DataDirOption = Annotated[
     Path | None,
@@ -141,12 +140,13 @@ def local_api_server(paths: Paths, port: int = 0) -> Iterator[str]:
     The server gets a fresh random token for this run alone, and the loaders get its address
     and token through dlt's environment-variable configuration.
     """
+    from loaders.registry import api_source_names
     from simulator.api_server import ApiServer
 
     token = secrets.token_urlsafe(24)
     server = ApiServer(paths.data_dir, port=port, token=token)
     overrides = {}
-    for name in API_SOURCES:
+    for name in api_source_names():
         overrides[f"SOURCES__{name.upper()}__BASE_URL"] = f"{server.base_url}/{name}/v1"
         overrides[f"SOURCES__{name.upper()}__TOKEN"] = token
     server.start()
@@ -238,8 +238,10 @@ def load_sources(
     allow_shrink: bool = False,
 ):  # -> loaders.LoadReport; imported lazily so that `warehouse --help` stays fast
     from loaders import load as run_load
+    from loaders.registry import api_source_names
 
-    wants_api = local_api and any(name in API_SOURCES for name in (sources or API_SOURCES))
+    api_sources = api_source_names()
+    wants_api = local_api and any(name in api_sources for name in (sources or api_sources))
     server = local_api_server(paths) if wants_api else nullcontext()
     with server, console.status("Loading sources...") as status:
         return run_load(

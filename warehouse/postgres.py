@@ -40,9 +40,6 @@ PII_KEY_ENV = "WAREHOUSE_PII_HASH_KEY"
 PII_KEY_SCHEMA = "pii_keys"
 PII_KEY_TABLE = "hash_key"
 
-# dlt lands each source in raw_<source> (and merges through raw_<source>_staging); the loaders'
-# own bookkeeping goes to raw_meta.
-RAW_DATASETS = ("shop", "payments", "ads", "fx", "web", "logistics", "meta")
 TRANSFORMED_SCHEMAS = ("staging", "ods", "snapshots", "reference", "audit")
 MART_SCHEMAS = ("core", "finance", "marketing", "logistics")
 # dlt refuses credentials without a password; a server that trusts the client ignores this one.
@@ -52,10 +49,13 @@ IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 def raw_schemas() -> tuple[str, ...]:
-    """Every schema the loader writes: ``raw_<source>`` and dlt's ``raw_<source>_staging``."""
+    """Every schema the loader writes: ``raw_<source>`` and dlt's ``raw_<source>_staging``
+    (where it merges) for each registered source, and the same for ``raw_meta``."""
+    from loaders.registry import loader_datasets
+
     return tuple(
         schema
-        for dataset in RAW_DATASETS
+        for dataset in loader_datasets()
         for schema in (f"raw_{dataset}", f"raw_{dataset}_staging")
     )
 

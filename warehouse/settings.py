@@ -3,7 +3,8 @@
 One place decides the paths so that the CLI, the loaders, dbt and the tests agree on them:
 `WAREHOUSE_DATA_DIR` (default `./data` in the project) holds the simulated source systems and
 the DuckDB warehouse; `WAREHOUSE_DUCKDB_PATH` overrides the warehouse file alone;
-`WAREHOUSE_DUCKDB_MEMORY_LIMIT` caps DuckDB's memory in loads and builds.
+`WAREHOUSE_DUCKDB_MEMORY_LIMIT` caps DuckDB's memory in loads and builds;
+`WAREHOUSE_DESTINATION` (default duckdb) is where the loaders write.
 """
 
 from __future__ import annotations
@@ -65,6 +66,11 @@ def resolve_paths(data_dir: Path | None = None, duckdb_path: Path | None = None)
     env_duckdb = os.environ.get("WAREHOUSE_DUCKDB_PATH")
     duckdb_file = duckdb_path or (Path(env_duckdb) if env_duckdb else data / "warehouse.duckdb")
     return Paths(data_dir=data, duckdb_path=duckdb_file.expanduser().resolve())
+
+
+def destination_name(destination: str | None = None) -> str:
+    """Where the loaders write: `destination`, else `WAREHOUSE_DESTINATION`, else duckdb."""
+    return destination or os.environ.get("WAREHOUSE_DESTINATION") or "duckdb"
 
 
 def apply_environment(paths: Paths) -> None:

@@ -3,10 +3,11 @@
 from datetime import date
 
 import dlt
-from dlt.extract import DltResource
+from dlt.extract import DltResource, DltSource
 
 from loaders.ads import settings
 from loaders.contracts import SCHEMA_CONTRACT
+from loaders.registry import SourceContext
 from loaders.rest import (
     checked_rest_api_resources,
     date_windowed,
@@ -97,3 +98,8 @@ def ads(
             "daily_reports": settings.REPORT_COLUMNS,
         },
     )
+
+
+def from_context(context: SourceContext) -> DltSource:
+    """The ads source, configured by dlt (`sources.ads.*`)."""
+    return ads()

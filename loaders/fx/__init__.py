@@ -3,10 +3,11 @@
 from datetime import date
 
 import dlt
-from dlt.extract import DltResource
+from dlt.extract import DltResource, DltSource
 
 from loaders.contracts import SCHEMA_CONTRACT
 from loaders.fx import settings
+from loaders.registry import SourceContext
 from loaders.rest import checked_rest_api_resources, date_windowed
 
 
@@ -49,3 +50,8 @@ def fx(
         contracts={"rates": settings.RATE_CONTRACT},
         column_hints={"rates": settings.COLUMNS},
     )
+
+
+def from_context(context: SourceContext) -> DltSource:
+    """The fx source, configured by dlt (`sources.fx.*`)."""
+    return fx()

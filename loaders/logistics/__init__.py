@@ -8,7 +8,7 @@ import dlt
 import pyarrow as pa
 import pyarrow.parquet as pq
 from dlt.common.storages.fsspec_filesystem import FileItemDict
-from dlt.extract import DltResource
+from dlt.extract import DltResource, DltSource
 from dlt.sources.filesystem import filesystem
 
 from loaders.contracts import SCHEMA_CONTRACT
@@ -16,6 +16,7 @@ from loaders.files import located_rows, read_csv_text, read_new_files, require_f
 from loaders.logistics import settings
 from loaders.logistics.settings import FileTable
 from loaders.quarantine import quarantine_table, quarantine_table_resource
+from loaders.registry import SourceContext
 from loaders.validation import split_records
 
 
@@ -122,3 +123,8 @@ def logistics(bucket_url: str = dlt.config.value) -> list[DltResource]:
         _file_resource(bucket_url, settings.INVENTORY, _read_inventory),
         quarantine_table_resource(file_source=True),
     ]
+
+
+def from_context(context: SourceContext) -> DltSource:
+    """The logistics source over `sources.logistics.bucket_url`, else `<sources>/logistics`."""
+    return logistics(bucket_url=context.folder("logistics"))

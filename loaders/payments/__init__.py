@@ -1,10 +1,11 @@
 """dlt source for the payments API, declared with dlt's `rest_api` source (see README.md)."""
 
 import dlt
-from dlt.extract import DltResource
+from dlt.extract import DltResource, DltSource
 
 from loaders.contracts import SCHEMA_CONTRACT
 from loaders.payments import settings
+from loaders.registry import SourceContext
 from loaders.rest import checked_rest_api_resources, updated_since
 
 
@@ -59,3 +60,8 @@ def payments(
         contracts=settings.CONTRACTS,
         column_hints=settings.COLUMNS,
     )
+
+
+def from_context(context: SourceContext) -> DltSource:
+    """The payments source, configured by dlt (`sources.payments.*`)."""
+    return payments()

@@ -9,7 +9,7 @@ from typing import Any
 import dlt
 import pyarrow as pa
 import sqlalchemy as sa
-from dlt.extract import DltResource
+from dlt.extract import DltResource, DltSource
 from dlt.sources.sql_database import sql_table
 
 from loaders.contracts import SCHEMA_CONTRACT
@@ -19,6 +19,7 @@ from loaders.quarantine import (
     quarantine_table_resource,
     register_quarantine_table,
 )
+from loaders.registry import SourceContext
 from loaders.shop import settings
 from loaders.validation import split_records
 
@@ -258,3 +259,17 @@ def shop(
         resources.append(resource)
     resources.append(quarantine_table_resource())
     return resources
+
+
+def from_context(context: SourceContext) -> DltSource:
+    """The shop source over `sources.shop.credentials`, else the simulator's SQLite file."""
+    credentials = dlt.secrets.get("sources.shop.credentials") or (
+        f"sqlite:///{context.sources_dir / settings.DEFAULT_DATABASE_FILE}"
+    )
+    # --allow-shrink: any shrink of a replaced table is accepted for this run
+    accept_any_shrink = {"max_shrink_share": 1.0} if context.allow_shrink else {}
+    return shop(
+        credentials=credentials,
+        loaded_rows=context.loaded_rows if context.pipeline else None,
+        **accept_any_shrink,
+    )

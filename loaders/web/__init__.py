@@ -7,12 +7,13 @@ import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.common.storages.fsspec_filesystem import FileItemDict
-from dlt.extract import DltResource
+from dlt.extract import DltResource, DltSource
 from dlt.sources.filesystem import filesystem
 
 from loaders.contracts import SCHEMA_CONTRACT
 from loaders.files import read_new_files, read_text_lines, require_folder
 from loaders.quarantine import quarantine_table, quarantine_table_resource
+from loaders.registry import SourceContext
 from loaders.validation import (
     distinct_json_keys,
     extract_json_fields,
@@ -78,3 +79,8 @@ def web(
     require_folder(bucket_url, "web export")
     listing = filesystem(bucket_url=bucket_url, file_glob=file_glob).with_name("web_files")
     return [listing | events, quarantine_table_resource(file_source=True)]
+
+
+def from_context(context: SourceContext) -> DltSource:
+    """The web source over `sources.web.bucket_url`, else `<sources>/web`."""
+    return web(bucket_url=context.folder("web"))

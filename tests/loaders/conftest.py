@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from loaders import LoadReport, load
+from loaders.registry import api_source_names
 from simulator import simulate
 from simulator.api_server import ApiServer, FaultConfig
 
@@ -18,7 +19,7 @@ DAYS = 16
 SCALE = 0.01
 SCHEMA_CHANGE_DAY = 10
 TOKEN = "demo-token"
-API_SOURCES = ("payments", "ads", "fx")
+API_SOURCES = api_source_names()
 
 # quick retries: the fault-injecting server answers 429/503 with Retry-After: 1
 FAST_RETRIES = {

@@ -19,6 +19,7 @@ import duckdb
 import pytest
 
 from loaders import load
+from loaders.registry import api_source_names
 from simulator import simulate
 from simulator.api_server import ApiServer
 from warehouse.dbt import DbtResult, run_dbt
@@ -36,7 +37,7 @@ INCREMENTAL_MODELS = (
     "ods_tracking_events",
     "ods_order_lines",
 )
-API_SOURCES = ("payments", "ads", "fx")
+API_SOURCES = api_source_names()
 T = TypeVar("T")
 # The models built from raw_payments.refunds, which the first build finds missing.
 REFUND_MODELS = ("staging.stg_payments__refunds", "ods.ods_refunds", "finance.fct_refunds")
