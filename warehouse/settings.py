@@ -10,6 +10,7 @@ the DuckDB warehouse; `WAREHOUSE_DUCKDB_PATH` overrides the warehouse file alone
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,11 +28,28 @@ TELEMETRY_OFF = {
     "RUNTIME__DLTHUB_TELEMETRY": "false",
 }
 
-# profiles.yml gives dbt the same default.
-DEFAULT_DUCKDB_MEMORY_LIMIT = "3GB"
+MEMORY_LIMIT_VARIABLE = "WAREHOUSE_DUCKDB_MEMORY_LIMIT"
+
+
+def _profile_memory_limit() -> str:
+    """The memory cap's default, written once in profiles.yml.
+
+    dbt started directly (`.venv/bin/dbt build`) finds no variable and takes it from there; the
+    CLI and the loaders take the same value from the same line.
+    """
+    profile = (PROJECT_DIR / "profiles.yml").read_text()
+    found = re.search(rf"env_var\('{MEMORY_LIMIT_VARIABLE}', '([^']+)'\)", profile)
+    if found is None:
+        raise WarehouseError(
+            f"profiles.yml has no default for {MEMORY_LIMIT_VARIABLE}",
+            hint=f"write it as env_var('{MEMORY_LIMIT_VARIABLE}', '3GB') in the DuckDB settings",
+        )
+    return found.group(1)
+
+
+DEFAULT_DUCKDB_MEMORY_LIMIT = _profile_memory_limit()
 # A full build of a 30-day demo at scale 0.005 runs out of memory at 32MB and passes at 64MB.
 MINIMUM_DUCKDB_MEMORY_LIMIT = "64MB"
-MEMORY_LIMIT_VARIABLE = "WAREHOUSE_DUCKDB_MEMORY_LIMIT"
 
 
 @dataclass(frozen=True)
@@ -74,13 +92,15 @@ def destination_name(destination: str | None = None) -> str:
 
 
 def apply_environment(paths: Paths) -> None:
-    """Export telemetry switches and paths so that dlt and dbt (also in subprocesses) see them."""
+    """Export telemetry switches, paths and the memory cap so that dlt and dbt (also in
+    subprocesses) see them."""
     for key, value in TELEMETRY_OFF.items():
         os.environ.setdefault(key, value)
     # dlt reads .dlt/config.toml from the working directory unless told where the project is.
     os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_DIR))
     os.environ["WAREHOUSE_DATA_DIR"] = str(paths.data_dir)
     os.environ["WAREHOUSE_DUCKDB_PATH"] = str(paths.duckdb_path)
+    os.environ[MEMORY_LIMIT_VARIABLE] = duckdb_memory_limit()
 
 
 @contextmanager

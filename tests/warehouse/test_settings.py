@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from loaders import LoaderError, load
 from warehouse.errors import WarehouseError
-from warehouse.settings import duckdb_memory_limit
+from warehouse.settings import PROJECT_DIR, duckdb_memory_limit
 
 REFUSED = {
     "lots": "is not a size DuckDB understands",
@@ -50,3 +52,19 @@ def test_an_unset_or_empty_limit_is_the_default(monkeypatch: pytest.MonkeyPatch)
     assert duckdb_memory_limit() == "3GB"
     monkeypatch.delenv("WAREHOUSE_DUCKDB_MEMORY_LIMIT")
     assert duckdb_memory_limit() == "3GB"
+
+
+def test_the_cli_exports_the_memory_cap_dbt_reads_and_the_profile_writes_its_default_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from warehouse.cli import instance
+
+    environment = {k: v for k, v in os.environ.items() if k != "WAREHOUSE_DUCKDB_MEMORY_LIMIT"}
+    monkeypatch.setattr(os, "environ", environment)
+    instance(tmp_path)
+    assert environment["WAREHOUSE_DUCKDB_MEMORY_LIMIT"] == "3GB"
+    profile = (PROJECT_DIR / "profiles.yml").read_text()
+    # `.venv/bin/dbt build` without the CLI still gets the cap: one default, in the profile
+    assert profile.count("WAREHOUSE_DUCKDB_MEMORY_LIMIT") == 1
+    outputs = yaml.safe_load(profile)["larkspur"]["outputs"]
+    assert outputs["ci"]["settings"] == outputs["dev"]["settings"]
