@@ -9,6 +9,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
@@ -44,14 +45,42 @@ DataDirOption = Annotated[
     typer.Option(
         "--data-dir",
         envvar="WAREHOUSE_DATA_DIR",
-        help="Folder of the simulated sources and the DuckDB warehouse (default ./data).",
+        help="Folder of the simulated sources and the DuckDB warehouse (default: the "
+        "project's data/).",
         show_default=False,
     ),
 ]
+
+
+class DbtTarget(StrEnum):
+    """A target of profiles.yml: where dbt builds."""
+
+    dev = "dev"
+    ci = "ci"
+    postgres = "postgres"
+
+
+class WarehouseType(StrEnum):
+    """The warehouse `demo` builds: which database the loaders and dbt write to."""
+
+    duckdb = "duckdb"
+    postgres = "postgres"
+
+
 TargetOption = Annotated[
-    str | None,
-    typer.Option("--target", help="dbt target: dev (DuckDB, default), ci or postgres."),
+    DbtTarget | None,
+    typer.Option(
+        "--target",
+        help="dbt target in profiles.yml: dev (DuckDB, default), ci (DuckDB in a scratch file) "
+        "or postgres.",
+        show_default=False,
+    ),
 ]
+
+
+def target_name(target: DbtTarget | None) -> str | None:
+    """The profile's target name dbt is given (None: the profile's default)."""
+    return target.value if target else None
 
 
 def instance(data_dir: Path | None, *, creates: bool = False, writes: bool = False) -> Paths:
@@ -289,7 +318,9 @@ def build(
 ) -> None:
     """Run `dbt build`: seeds, models, snapshots and tests, in dependency order."""
     paths = instance(data_dir, writes=True)
-    result = build_warehouse(paths, select=select, full_refresh=full_refresh, target=target)
+    result = build_warehouse(
+        paths, select=select, full_refresh=full_refresh, target=target_name(target)
+    )
     print_dbt_result("dbt build", result)
     if not result.ok:
         raise typer.Exit(1)
@@ -350,7 +381,7 @@ def docs(
 
     # serving only reads the files: the lock is for generating them
     with operation(paths, "warehouse docs"):
-        site = build_site(paths, target=target)
+        site = build_site(paths, target=target_name(target))
     console.print(f"Docs site: {site}")
     if serve:
         server = site_server(site.parent, port)
@@ -370,17 +401,21 @@ def demo(
         DEFAULT_DEMO_DAYS
     ),
     scale: Annotated[float, typer.Option(help="Scale factor on a first run.")] = DEFAULT_SCALE,
-    target: Annotated[
-        str, typer.Option(help="Warehouse: duckdb (embedded, default) or postgres.")
-    ] = "duckdb",
+    warehouse: Annotated[
+        WarehouseType,
+        typer.Option(
+            "--warehouse",
+            # `demo --target postgres` is how it was spelt before `--target` meant a dbt target
+            "--target",
+            help="Warehouse: duckdb (embedded) or postgres (each step as its own role).",
+        ),
+    ] = WarehouseType.duckdb,
     data_dir: DataDirOption = None,
 ) -> None:
     """All of it: simulate (first run only), load every source, build, document, summarise."""
     from simulator import simulate as run_simulation
     from warehouse.docs_site import build_site
 
-    if target not in ("duckdb", "postgres"):
-        raise WarehouseError(f"unknown target {target!r}", hint="use --target duckdb or postgres")
     paths = instance(data_dir, creates=True)
     started = time.monotonic()
     state_file = paths.sources_dir / "simulator_state.json"
@@ -401,7 +436,7 @@ def demo(
     load_environment: dict[str, str] = {}
     build_environment: dict[str, str] = {}
     destination = dbt_target = postgres = None
-    if target == "postgres":
+    if warehouse is WarehouseType.postgres:
         from warehouse.postgres import prepare_postgres_warehouse
 
         postgres = prepare_postgres_warehouse()
@@ -494,10 +529,13 @@ def status(data_dir: DataDirOption = None) -> None:
     with explain_busy(paths.data_dir):
         current = read_status(paths)
     table = Table(title=f"Sources in {paths.duckdb_path}", title_justify="left")
-    for column in ("source", "last load (UTC)", "age", "loads", "tables", "rows", "quarantined"):
+    columns = ("source", "last load (UTC)", "age", "loads", "tables", "rows", "quarantined")
+    for column in columns:
         table.add_column(
             column, justify="left" if column in {"source", "last load (UTC)"} else "right"
         )
+    # the outcome of the source's latest `warehouse load`, also when it landed nothing
+    table.add_column("last run")
     for source in current.sources:
         age = source.age_hours
         table.add_row(
