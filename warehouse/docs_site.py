@@ -1,4 +1,4 @@
-"""The stakeholder docs site: dbt's static docs, a data-quality page and a bus-matrix page.
+"""The stakeholder docs site: dbt's static docs, data quality, the bus matrix and the ERDs.
 
 `build_site` writes one self-contained folder (`<data_dir>/docs`) that any web host can serve:
 
@@ -9,8 +9,12 @@
   from each node's latest build result (`warehouse.dbt.read_latest_results`: a ``--select``
   build updates only the nodes it ran), and source freshness from ``sources.json``.
 - ``bus-matrix.html``: facts x conformed dimensions, and ``erd.html``: one entity-relationship
-  diagram (inline SVG) per mart, both from dbterd's reading of the ``relationships`` tests
-  (`warehouse.erd`); ``erd/<mart>.mmd`` and ``erd/<mart>.dbml`` hold dbterd's text of each.
+  diagram per mart (inline SVG drawn by D2), both from dbterd's reading of the
+  ``relationships`` tests (`warehouse.relationships`, `warehouse.erd`); ``erd/<mart>.mmd`` and
+  ``erd/<mart>.dbml`` hold dbterd's text of each.
+
+Every page is a Jinja2 template of ``warehouse/templates/`` (`warehouse.templating`), escaped by
+default; ``base.html`` holds the top bar that links the pages.
 
 dbt's docs and freshness commands run with their own target folder (`<data_dir>/dbt/docs`):
 both write ``run_results.json``, which must not pass for a build's.
@@ -18,7 +22,6 @@ both write ``run_results.json``, which must not pass for a build's.
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import subprocess
@@ -30,11 +33,12 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
+from markupsafe import Markup
+
 from warehouse.dbt import dbt_command, read_latest_results, run_dbt_process
 from warehouse.erd import (
     ERD_FOLDER,
     ERD_PAGE,
-    ERD_STYLE,
     build_erd,
     model_href,
     render_bus_matrix,
@@ -42,6 +46,7 @@ from warehouse.erd import (
 )
 from warehouse.errors import WarehouseError
 from warehouse.settings import Paths
+from warehouse.templating import render
 
 DATA_QUALITY_PAGE = "data-quality.html"
 BUS_MATRIX_PAGE = "bus-matrix.html"
@@ -90,7 +95,7 @@ EXTERNAL_HOSTS_IN_DBT_PAGE = (
 )
 
 # Right of dbt's logo (some 125 px wide), over the start of dbt's header (from 300 px), whose
-# search box SITE_NAV_ROOM moves right to make room.
+# search box templates/dbt_head.html moves right to make room.
 SITE_NAV_STYLE = (
     "position:fixed;top:25px;left:140px;z-index:10000;display:flex;gap:4px;"
     "font:600 12px/1 -apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,sans-serif"
@@ -100,7 +105,6 @@ SITE_NAV_LINK_STYLE = (
     "padding:7px 8px;text-decoration:none;box-shadow:0 1px 3px rgba(0,0,0,.12)"
 )
 SITE_NAV_LABELS = {ERD_PAGE: "ERDs"}
-SITE_NAV_ROOM = "<style>.app-header .app-frame{padding-left:100px}</style>"
 
 TEST_STATUSES_PASSED = {"pass"}
 TEST_STATUSES_FAILED = {"fail", "error", "runtime error"}
@@ -149,12 +153,12 @@ def build_site(paths: Paths, *, target: str | None = None, quiet: bool = False) 
     matrix_subtitle = "Which business processes (facts) share which dimensions"
     write_atomically(
         paths.docs_dir / BUS_MATRIX_PAGE,
-        page("Bus matrix", matrix_subtitle, render_bus_matrix(site_erd.erd), now, ERD_STYLE),
+        page("Bus matrix", matrix_subtitle, render_bus_matrix(site_erd.erd), now, erd_style=True),
     )
     erd_subtitle = "How the tables of each mart's star schema join"
     write_atomically(
         paths.docs_dir / ERD_PAGE,
-        page("ER diagrams", erd_subtitle, render_erd_page(site_erd.stars), now, ERD_STYLE),
+        page("ER diagrams", erd_subtitle, render_erd_page(site_erd.stars), now, erd_style=True),
     )
     return index
 
@@ -196,21 +200,18 @@ def localise_dbt_page(page: str) -> str:
     """dbt's static page without requests to other hosts, with links to the site's pages."""
     for original, replacement in DBT_PAGE_REWRITES.items():
         page = page.replace(original, replacement)
-    policy = f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
-    # The policy must precede the first script; the charset declaration stays first.
-    page = page.replace(
-        '<meta charset="utf-8">', '<meta charset="utf-8">' + policy + SITE_NAV_ROOM, 1
-    )
+    head = render("dbt_head.html", content_security_policy=CONTENT_SECURITY_POLICY)
+    # The charset declaration stays first.
+    page = page.replace('<meta charset="utf-8">', '<meta charset="utf-8">' + head, 1)
     page = page.replace("<title>dbt Docs</title>", "<title>Larkspur warehouse docs</title>", 1)
-    links = "".join(
-        f'<a href="{href}" style="{SITE_NAV_LINK_STYLE}" title="{label}">'
-        f"{SITE_NAV_LABELS.get(href, label)}</a>"
-        for href, label in SITE_PAGES[1:]
+    nav = render(
+        "site_nav.html",
+        nav_style=SITE_NAV_STYLE,
+        link_style=SITE_NAV_LINK_STYLE,
+        links=[(href, label, SITE_NAV_LABELS.get(href, label)) for href, label in SITE_PAGES[1:]],
     )
     # Outside dbt's Angular view, so that the app's templates stay untouched.
-    return page.replace(
-        "<body>", f'<body><nav id="site-nav" style="{SITE_NAV_STYLE}">{links}</nav>', 1
-    )
+    return page.replace("<body>", "<body>" + nav, 1)
 
 
 # --- data quality ---------------------------------------------------------------------------
@@ -457,202 +458,58 @@ def format_time(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else ""
 
 
-PAGE_STYLE = """
-body{margin:0;font:15px/1.5 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,sans-serif;
-color:#1d2733;background:#f5f7f9}
-header{background:#0f3a5a;color:#fff;padding:18px 32px}
-header h1{margin:0 0 4px;font-size:24px}
-header p{margin:0;color:#cfe0ee}
-nav a{color:#fff;margin-right:18px;font-weight:600}
-main{padding:8px 32px 40px;max-width:1500px}
-h2{margin-top:32px;border-bottom:2px solid #d9e1e8;padding-bottom:4px}
-h3{margin:22px 0 6px}
-table{border-collapse:collapse;background:#fff;width:100%;margin:8px 0 16px;
-box-shadow:0 1px 2px rgba(0,0,0,.06)}
-th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e3e8ed;vertical-align:top}
-th{background:#eef2f5;font-size:13px;text-transform:uppercase;letter-spacing:.03em;color:#4a5a6a}
-td.number,th.number{text-align:right;font-variant-numeric:tabular-nums}
-.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:13px;font-weight:600}
-.pass{background:#dcf3e3;color:#146c2e}.warn{background:#fff1cc;color:#8a5a00}
-.fail{background:#fde0dd;color:#a11d12}.none{background:#e8ecef;color:#4a5a6a}
-.summary{display:flex;gap:12px;flex-wrap:wrap;margin:16px 0}
-.summary div{background:#fff;border-radius:8px;padding:10px 18px;min-width:110px;
-box-shadow:0 1px 2px rgba(0,0,0,.08)}
-.summary strong{display:block;font-size:26px}
-.muted{color:#5e6e7e;font-size:13px}
-code{font-size:13px}
-details summary{cursor:pointer}
-pre{white-space:pre-wrap;font-size:12px;background:#f0f3f6;padding:6px;margin:4px 0}
-"""
-
-
-def page(title: str, subtitle: str, body: str, generated_at: datetime, style: str = "") -> str:
-    """A site page: header with navigation, body, and when it was generated."""
-    links = "".join(f'<a href="{href}">{label}</a>' for href, label in SITE_PAGES)
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f'<link rel="icon" href="{FAVICON}">'
-        f"<title>{html.escape(title)} · Larkspur</title><style>{PAGE_STYLE}{style}</style></head>"
-        f"<body><header><nav>{links}</nav><h1>{html.escape(title)}</h1>"
-        f"<p>{subtitle} · page generated {format_time(generated_at)}</p></header>"
-        f"<main>{body}</main></body></html>"
+def page(
+    title: str, subtitle: str, body: str, generated_at: datetime, *, erd_style: bool = False
+) -> str:
+    """A site page: the shared top bar with navigation, then `body` (HTML), and when it was
+    generated (templates/base.html)."""
+    return render(
+        "base.html",
+        title=title,
+        subtitle=subtitle,
+        body=Markup(body),
+        generated=format_time(generated_at),
+        site_pages=SITE_PAGES,
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        favicon=FAVICON,
+        erd_style=erd_style,
     )
 
 
-def badge(status: str | None) -> str:
-    """A coloured status label."""
+def badge_class(status: str | None) -> str:
+    """The CSS class that colours a status label."""
     if status in {"pass", "success"}:
-        css = "pass"
-    elif status == "warn":
-        css = "warn"
-    elif status in TEST_STATUSES_FAILED:
-        css = "fail"
-    else:
-        css = "none"
-    return f'<span class="badge {css}">{html.escape(status or "not run")}</span>'
-
-
-def model_link(unique_id: str, name: str) -> str:
-    """A link to the node's page in dbt's docs."""
-    return f'<a href="{model_href(unique_id)}">{html.escape(name)}</a>'
+        return "pass"
+    if status == "warn":
+        return "warn"
+    return "fail" if status in TEST_STATUSES_FAILED else "none"
 
 
 def render_data_quality(report: DataQualityReport, generated_at: datetime) -> str:
-    """The data-quality page as one HTML document."""
-    parts = [render_test_summary(report), render_attention(report)]
-    parts.append("<h2>Source freshness</h2>")
-    parts.append(render_freshness(report))
-    parts.append("<h2>Tests per model</h2>")
-    parts.append(render_test_tables(report))
-    subtitle = "Are the numbers in the warehouse complete, current and correct?"
-    return page("Data quality", subtitle, "".join(parts), generated_at)
-
-
-def render_test_summary(report: DataQualityReport) -> str:
-    if report.command is None:
-        return "<p>No dbt build has run yet: run <code>warehouse build</code>.</p>"
-    counts = report.test_counts
-    boxes = "".join(
-        f'<div><strong class="{css}-count">{counts[key]}</strong>{label}</div>'
-        for key, label, css in (
-            ("passed", "tests passed", "passed"),
-            ("warned", "tests warned", "warned"),
-            ("failed", "tests failed", "failed"),
-            ("not_run", "tests not run", "not-run"),
-        )
-    )
-    elapsed = f" in {report.elapsed_seconds:.0f} s" if report.elapsed_seconds else ""
-    return (
-        "<p>The latest result of every model and test; the last "
-        f"<code>dbt {html.escape(report.command)}</code> finished "
-        f"{format_time(report.results_generated_at)}{elapsed}.</p>"
-        f'<div class="summary" id="test-summary">{boxes}</div>'
-    )
-
-
-def render_attention(report: DataQualityReport) -> str:
-    rows = []
+    """The data-quality page as one HTML document (templates/data_quality.html)."""
+    attention = []
     for node in report.nodes:
         if node.build_status not in {None, "success"}:
-            rows.append((node, "model build", node.build_status, None, node.build_message))
+            attention.append((node, "model build", node.build_status, None, node.build_message))
         for test in node.tests:
             if test.status not in TEST_STATUSES_PASSED:
-                rows.append((node, test.label, test.status, test.failing_rows, test.message))
-    if report.command is None:
-        return ""
-    if not rows:
-        return "<h2>Needs attention</h2><p>Nothing: every model built and every test passed.</p>"
-    body = "".join(
-        f"<tr><td>{model_link(node.unique_id, node.name)}</td><td>{html.escape(what)}</td>"
-        f"<td>{badge(status)}</td>"
-        f'<td class="number">{"" if rows_failing is None else f"{rows_failing:,}"}</td>'
-        f'<td class="muted">{html.escape(message or "")}</td></tr>'
-        for node, what, status, rows_failing, message in rows
+                attention.append((node, test.label, test.status, test.failing_rows, test.message))
+    groups: dict[str, list[NodeQuality]] = defaultdict(list)
+    for node in report.nodes if report.command is not None else []:
+        groups[node.group].append(node)
+    body = render(
+        "data_quality.html",
+        report=report,
+        attention=attention,
+        groups=groups,
+        passed_statuses=sorted(TEST_STATUSES_PASSED),
+        format_time=format_time,
+        human_age=human_age,
+        badge_class=badge_class,
+        model_href=model_href,
     )
-    return (
-        "<h2>Needs attention</h2>"
-        '<table id="attention"><thead><tr><th>model</th><th>check</th><th>status</th>'
-        '<th class="number">failing rows</th><th>message</th></tr></thead>'
-        f"<tbody>{body}</tbody></table>"
-    )
-
-
-def render_freshness(report: DataQualityReport) -> str:
-    if report.freshness_problem:
-        return f'<p class="fail">{html.escape(report.freshness_problem)}</p>'
-    if not report.freshness:
-        return "<p>No source declares a freshness check.</p>"
-    checked = format_time(report.freshness_checked_at)
-    parts = [f'<p class="muted">Checked {checked}; age is measured from then.</p>']
-    by_source: dict[str, list[SourceFreshness]] = defaultdict(list)
-    for check in report.freshness:
-        by_source[check.source].append(check)
-    for source, checks in by_source.items():
-        body = "".join(
-            f"<tr><td>{html.escape(check.table)}</td><td>{format_time(check.max_loaded_at)}</td>"
-            f'<td class="number">{human_age(check.age_seconds)}</td>'
-            f"<td>{html.escape(check.warn_after)}</td><td>{html.escape(check.error_after)}</td>"
-            f"<td>{badge(check.status)}"
-            + (
-                f'<div class="muted">{html.escape(check.message)}</div>'
-                if check.message and check.status not in TEST_STATUSES_PASSED
-                else ""
-            )
-            + "</td></tr>"
-            for check in checks
-        )
-        parts.append(
-            f"<h3>{html.escape(source)}</h3>"
-            f'<table class="freshness" data-source="{html.escape(source)}"><thead><tr>'
-            '<th>table</th><th>latest data loaded</th><th class="number">age</th>'
-            "<th>warn after</th><th>error after</th><th>status</th></tr></thead>"
-            f"<tbody>{body}</tbody></table>"
-        )
-    return "".join(parts)
-
-
-def render_test_tables(report: DataQualityReport) -> str:
-    if report.command is None:
-        return ""
-    by_group: dict[str, list[NodeQuality]] = defaultdict(list)
-    for node in report.nodes:
-        by_group[node.group].append(node)
-    parts = []
-    for group, nodes in by_group.items():
-        body = "".join(render_node_row(node) for node in nodes)
-        parts.append(
-            f"<h3>{html.escape(group.replace('/', ' / '))}</h3>"
-            '<table class="tests"><thead><tr><th>model</th><th>built</th>'
-            '<th class="number">passed</th><th class="number">warned</th>'
-            '<th class="number">failed</th><th class="number">failing rows</th>'
-            f"<th>what it is</th></tr></thead><tbody>{body}</tbody></table>"
-        )
-    return "".join(parts)
-
-
-def render_node_row(node: NodeQuality) -> str:
-    problems = [test for test in node.tests if test.status not in TEST_STATUSES_PASSED]
-    details = ""
-    if problems:
-        items = "".join(
-            f"<li>{badge(test.status)} {html.escape(test.label)}"
-            + (f" ({test.failing_rows:,} rows)" if test.failing_rows else "")
-            + (f"<pre>{html.escape(test.message)}</pre>" if test.message else "")
-            + "</li>"
-            for test in problems
-        )
-        summary = f"<summary>{len(problems)} to look at</summary>"
-        details = f"<details>{summary}<ul>{items}</ul></details>"
-    return (
-        f'<tr data-model="{html.escape(node.name)}"><td>{model_link(node.unique_id, node.name)}'
-        f"</td><td>{badge(node.build_status) if node.build_status else ''}</td>"
-        f'<td class="number">{node.passed}</td><td class="number">{node.warned}</td>'
-        f'<td class="number">{node.failed}</td>'
-        f'<td class="number">{node.failing_rows:,}</td>'
-        f"<td>{html.escape(node.description)}{details}</td></tr>"
-    )
+    subtitle = "Are the numbers in the warehouse complete, current and correct?"
+    return page("Data quality", subtitle, body, generated_at)
 
 
 # --- serving ---------------------------------------------------------------------------------

