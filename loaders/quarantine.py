@@ -102,8 +102,10 @@ def quarantine_table(table: pa.Table, source_file: str | None = None) -> DataIte
 
     The rows get a `_dlt_id` (their `quarantine_id`, unique in the table) like the JSON rows of
     the API sources get from dlt, so every quarantine table has the same columns whichever kind
-    of row created it; rows read from a file get its location as `_source_file`.
+    of row created it; rows read from a file get its location as `_source_file` (rows of
+    several files keep the `_source_file` column they come with).
     """
+    files = table["_source_file"] if "_source_file" in table.column_names else None
     table = table.select(QUARANTINE_SCHEMA.names).cast(QUARANTINE_SCHEMA)
     if table.num_rows:
         counts = table.group_by(["source_table", "reason"]).aggregate([([], "count_all")])
@@ -113,7 +115,8 @@ def quarantine_table(table: pa.Table, source_file: str | None = None) -> DataIte
     table = table.append_column(row_ids, table["quarantine_id"])
     if source_file is not None:
         files = pa.array([source_file] * table.num_rows, pa.string())
-        table = table.append_column("_source_file", files)
+    if files is not None:
+        table = table.append_column("_source_file", files.cast(pa.string()))
     return _mark(table)
 
 

@@ -17,6 +17,7 @@ from loaders.contracts import RecordContract
 from loaders.quarantine import QUARANTINE_SCHEMA
 
 DECIMAL_TYPE = "decimal(18, 2)"
+SOURCE_FILE_COLUMN = "_source_file"
 
 _engine: duckdb.DuckDBPyConnection | None = None
 
@@ -60,6 +61,8 @@ def quote_identifier(name: str) -> str:
 # live here once; docs/source_systems.md lists them.
 _SPACE_CHARACTERS = " \t\n\f\r"  # around a value, and all of a blank one
 _SPACE = r"[ \t\n\f\r]"
+BLANK_TEXT_PATTERN = f"^{_SPACE}*$"
+"""Text that counts as no value (RE2, for Arrow's `match_substring_regex`)."""
 _INTEGER = r"[+-]?[0-9]+"
 _DECIMAL = r"[+-]?[0-9]{1,16}(\.[0-9]{1,2})?"  # decimal(18, 2): 16 digits before the point
 _FLOAT = r"[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?"
@@ -204,7 +207,7 @@ def split_records(
     *,
     source_table: str,
     contract: RecordContract,
-    location: str,
+    location: str | None,
     columns: Mapping[str, str] | None = None,
     prechecks: Sequence[tuple[str, str]] = (),
     payload_sql: str | None = None,
@@ -219,11 +222,19 @@ def split_records(
     `payload_sql` the raw text kept for a rejected row (default: the row's columns as JSON).
     `location` (a file's relative path) and `_source_line` become `source_location`, unless
     `location_sql` gives another expression over the output columns (a database row is located
-    by its key). Columns of `primary_key` are declared not null in the clean table, as dlt
-    declares them. With `source_columns` the clean rows carry `_source_file` and `_source_line`.
+    by its key). With `location` None, `table` holds rows of several files and names each row's
+    file in its `_source_file` column: a batch of files is checked in one query, and the
+    quarantined rows keep their `_source_file` too. Columns of `primary_key` are declared not
+    null in the clean table, as dlt declares them. With `source_columns` the clean rows carry
+    `_source_file` and `_source_line`.
     """
+    per_row_file = location is None
     if columns is None:
-        columns = {name: _quote(name) for name in table.column_names if name != "_source_line"}
+        columns = {
+            name: _quote(name)
+            for name in table.column_names
+            if name not in ("_source_line", SOURCE_FILE_COLUMN)
+        }
     expected = set(contract.required) | set(_column_types(contract))
     # a column the contract names but the file lacks is null in every row, so it fails `required`
     # like any other null instead of breaking the query
@@ -245,7 +256,7 @@ def split_records(
             create temp table checked as
             with extracted as (
                 select
-                    _source_line,
+                    _source_line,{" _source_file," if per_row_file else ""}
                     {", ".join(select_list)},
                     {_first_reason(prechecks)} as _precheck_reason,
                     {payload_sql or "null::varchar"} as _raw_payload
@@ -261,14 +272,17 @@ def split_records(
             """
         )
         typed = ", ".join(_typed_expression(c, contract) for c in output_columns)
-        source = f", {_literal(location)} as _source_file, _source_line" if source_columns else ""
+        source_file = SOURCE_FILE_COLUMN if per_row_file else f"{_literal(str(location))}"
+        source = f", {source_file} as _source_file, _source_line" if source_columns else ""
         clean = con.sql(
             f"""
             select {typed}{source}
-            from checked where _reject_reason is null order by _source_line
+            from checked where _reject_reason is null
+            order by {"_source_file, " if per_row_file else ""}_source_line
             """
         ).to_arrow_table()
-        row_location = location_sql or f"{_literal(location + ':')} || _source_line"
+        file_prefix = "_source_file || ':'" if per_row_file else _literal(f"{location}:")
+        row_location = location_sql or f"{file_prefix} || _source_line"
         quarantined = con.sql(
             f"""
             select
@@ -277,8 +291,9 @@ def split_records(
                 {_literal(source_table)} as source_table,
                 _reject_reason as reason,
                 {row_location} as source_location,
-                _raw_payload as raw_payload
-            from checked where _reject_reason is not null order by _source_line
+                _raw_payload as raw_payload{", _source_file" if per_row_file else ""}
+            from checked where _reject_reason is not null
+            order by {"_source_file, " if per_row_file else ""}_source_line
             """
         ).to_arrow_table()
     finally:
@@ -286,7 +301,10 @@ def split_records(
     not_null = pa.schema(
         [f.with_nullable(f.name not in primary_key) for f in clean.schema], clean.schema.metadata
     )
-    return clean.cast(not_null), quarantined.cast(QUARANTINE_SCHEMA)
+    quarantine_schema = QUARANTINE_SCHEMA
+    if per_row_file:
+        quarantine_schema = quarantine_schema.append(pa.field(SOURCE_FILE_COLUMN, pa.string()))
+    return clean.cast(not_null), quarantined.cast(quarantine_schema)
 
 
 def _as_text(value: Any) -> str | None:

@@ -6,18 +6,26 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from dlt.common.storages.fsspec_filesystem import FileItemDict
 from dlt.extract import DltResource, DltSource
 from dlt.sources.filesystem import filesystem
 
-from loaders.contracts import SCHEMA_CONTRACT
-from loaders.files import located_rows, read_csv_text, read_new_files, require_folder
+from loaders.contracts import SCHEMA_CONTRACT, RecordContract
+from loaders.files import (
+    CheckRows,
+    FileRows,
+    located_rows,
+    read_csv_text,
+    read_new_files,
+    require_folder,
+)
 from loaders.logistics import settings
 from loaders.logistics.settings import FileTable
-from loaders.quarantine import quarantine_table, quarantine_table_resource
+from loaders.quarantine import quarantine_table_resource
 from loaders.registry import SourceContext
-from loaders.validation import split_records
+from loaders.validation import BLANK_TEXT_PATTERN, split_records
 
 
 def _map_renamed_cost_column(rows: pa.Table) -> pa.Table:
@@ -30,8 +38,8 @@ def _map_renamed_cost_column(rows: pa.Table) -> pa.Table:
     )
 
 
-def _csv_reader(file_table: FileTable) -> Callable[[bytes, str], list[Any]]:
-    def read(content: bytes, location: str) -> list[Any]:
+def _csv_reader(file_table: FileTable) -> Callable[[bytes, str], FileRows]:
+    def read(content: bytes, location: str) -> FileRows:
         rows, malformed = read_csv_text(
             content,
             delimiter=file_table.delimiter,
@@ -40,60 +48,107 @@ def _csv_reader(file_table: FileTable) -> Callable[[bytes, str], list[Any]]:
         )
         if file_table is settings.SHIPMENTS:
             rows = _map_renamed_cost_column(rows)
-        clean, quarantined = split_records(
-            rows,
-            source_table=file_table.table_name,
-            contract=file_table.contract,
-            location=location,
-            primary_key=file_table.primary_key,
-        )
         malformed_rows = located_rows(
             file_table.table_name, "malformed_csv_row", location, malformed
         )
-        rejected = pa.concat_tables([malformed_rows, quarantined])
-        return [clean, quarantine_table(rejected, location)]
+        return FileRows(unchecked=rows, quarantined=malformed_rows)
 
     return read
 
 
-def _read_inventory(content: bytes, location: str) -> list[Any]:
+def _checker(file_table: FileTable) -> CheckRows:
+    def check(rows: pa.Table) -> tuple[pa.Table, pa.Table]:
+        return split_records(
+            rows,
+            source_table=file_table.table_name,
+            contract=file_table.contract,
+            location=None,
+            primary_key=file_table.primary_key,
+        )
+
+    return check
+
+
+def _typed_columns(snapshot: pa.Table, contract: RecordContract) -> pa.Table | None:
+    """`snapshot` with the types the contract check gives, when the file's own types already
+    hold every value unchanged (dates as dates, integers as integers of at most 64 bits); None
+    when a typed column is missing or of another type, or the contract types other kinds."""
+    if contract.timestamps or contract.decimals or contract.floats:
+        return None
+    typed: dict[str, pa.ChunkedArray] = {}
+    kinds = ((contract.dates, pa.types.is_date32, pa.date32()),)
+    kinds += ((contract.integers, _is_bigint_safe, pa.int64()),)
+    for names, type_fits, arrow_type in kinds:
+        for name in names:
+            if name not in snapshot.column_names or not type_fits(snapshot[name].type):
+                return None
+            typed[name] = snapshot[name].cast(arrow_type)
+    # every other column lands as text, as the text check lands it
+    return pa.table(
+        {name: typed.get(name, snapshot[name].cast(pa.string())) for name in snapshot.column_names}
+    )
+
+
+def _is_bigint_safe(arrow_type: pa.DataType) -> bool:
+    return pa.types.is_signed_integer(arrow_type) or (
+        pa.types.is_unsigned_integer(arrow_type) and arrow_type.bit_width < 64
+    )
+
+
+def _read_inventory(content: bytes, location: str) -> FileRows:
+    """A snapshot file's rows: copied as typed when the file's types already fit the contract
+    and its required columns hold a value in every row, else checked as text like a CSV."""
     snapshot = pq.read_table(pa.py_buffer(content))
-    # checked like the CSVs: as text first, then cast by the contract
+    numbers = pa.array(range(1, snapshot.num_rows + 1), pa.int64())
+    contract = settings.INVENTORY.contract
+    typed = _typed_columns(snapshot, contract)
+    if typed is not None and not _has_blank_required_values(typed, contract):
+        # nothing to parse: a date or an integer column holds only what its type holds, so the
+        # text check could not reject or change a value
+        key = settings.INVENTORY.primary_key
+        schema = pa.schema([f.with_nullable(f.name not in key) for f in typed.schema])
+        return FileRows(clean=typed.cast(schema).append_column("_source_line", numbers))
     as_text = pa.table({name: snapshot[name].cast(pa.string()) for name in snapshot.column_names})
-    numbered = as_text.append_column(
-        "_source_line", pa.array(range(1, snapshot.num_rows + 1), pa.int64())
-    )
-    clean, quarantined = split_records(
-        numbered,
-        source_table=settings.INVENTORY.table_name,
-        contract=settings.INVENTORY.contract,
-        location=location,
-        primary_key=settings.INVENTORY.primary_key,
-    )
-    return [clean, quarantine_table(quarantined, location)]
+    return FileRows(unchecked=as_text.append_column("_source_line", numbers))
+
+
+def _has_blank_required_values(table: pa.Table, contract: RecordContract) -> bool:
+    """Whether a required column is null, or text of only whitespace, in any row (what
+    `loaders.validation` quarantines as `null_required_field`)."""
+    for name in contract.required:
+        column = table[name]
+        if column.null_count:
+            return True
+        if pa.types.is_string(column.type):
+            blank = pc.match_substring_regex(column, BLANK_TEXT_PATTERN)
+            if pc.any(blank).as_py():
+                return True
+    return False
 
 
 def _file_resource(
-    bucket_url: str, file_table: FileTable, read_file: Callable[[bytes, str], list[Any]]
+    bucket_url: str, file_table: FileTable, read_file: Callable[[bytes, str], FileRows]
 ) -> DltResource:
     """The resource loading `file_table` from its sub-folder of `bucket_url`.
 
     Args:
         bucket_url: The 3PL drops' folder.
         file_table: The file kind: sub-folder, file glob, table, key and contract.
-        read_file: Turns a file's bytes and location into its clean rows and quarantined rows.
+        read_file: Turns a file's bytes and location into its rows (`FileRows`), which are
+            checked against `file_table`'s contract a batch of files at a time.
 
     Returns:
-        A file listing piped into a transformer named after the table, which yields, per new or
-        re-delivered file, its clean rows (with `_source_file` and `_source_line`), its
-        quarantined rows and the file's delivery record.
+        A file listing piped into a transformer named after the table, which yields, per batch
+        of new or re-delivered files (`loaders.files.BATCH_ROWS`), their clean rows as one
+        Arrow table (with `_source_file` and `_source_line`), their quarantined rows and the
+        files' delivery records.
     """
     folder = f"{bucket_url.rstrip('/')}/{file_table.folder}"
     require_folder(folder, f"logistics {file_table.folder}")
     prefix = f"{settings.LOCATION_PREFIX}{PurePosixPath(file_table.folder)}/"
 
     def read_files(file_items: list[FileItemDict]) -> Any:
-        yield from read_new_files(file_items, prefix, read_file)
+        yield from read_new_files(file_items, prefix, read_file, _checker(file_table))
 
     listing = filesystem(bucket_url=folder, file_glob=file_table.file_glob).with_name(
         f"{file_table.folder}_files"

@@ -196,6 +196,24 @@ def check_replaced_tables_keep_their_rows(
         )
 
 
+def _write_disposition(
+    table: settings.ShopTable, loaded_rows: Callable[[str], int | None] | None
+) -> str:
+    """`merge` on the key for an incremental table, `replace` for one read in full; `append`
+    for an incremental table the destination does not hold yet or holds empty.
+
+    A merge goes through a copy of the load in dlt's `_staging` dataset, then deletes and
+    inserts by key: for a first load there is nothing to replace, and a table read once holds
+    each key once, so appending lands the same rows without the round trip. Later loads merge,
+    so an update still overwrites a customer's personal data in place.
+    """
+    if table.cursor is None:
+        return "replace"
+    if loaded_rows is not None and not loaded_rows(table.name):
+        return "append"
+    return "merge"
+
+
 @dlt.source(name="shop", schema_contract=SCHEMA_CONTRACT)
 def shop(
     credentials: str = dlt.secrets.value,
@@ -213,12 +231,13 @@ def shop(
         max_shrink_share: The largest share of its rows a table loaded with `replace` may lose
             from one load to the next (config `sources.shop.max_shrink_share`); 1 accepts any.
         loaded_rows: The rows a table holds in the destination now (None before its first
-            load); without it the shrink check is skipped.
+            load); without it the shrink check is skipped and incremental tables always merge.
 
     Returns:
         One resource per table of `settings.TABLES` (`orders`, `order_lines`, ...), read in
         chunks of pyarrow rows with text timestamps parsed to UTC: incremental tables merged on
-        their key from the last cursor value less `lookback_seconds`, `customers` and
+        their key from the last cursor value less `lookback_seconds` (appended while the
+        destination holds none of their rows, see `_write_disposition`), `customers` and
         `addresses` replaced in full; and `quarantined_records`, the rows breaking their
         table's `RecordContract`, keyed `<table>:<key>=<value>`.
 
@@ -250,7 +269,7 @@ def shop(
             chunk_size=chunk_size,
             incremental=incremental,
             primary_key=table.primary_key,
-            write_disposition="merge" if table.cursor else "replace",
+            write_disposition=_write_disposition(table, loaded_rows),
             table_adapter_callback=_text_timestamps_as_iso,
             type_adapter_callback=_reflect_iso_text_as_text,
         )

@@ -11,8 +11,8 @@ from dlt.extract import DltResource, DltSource
 from dlt.sources.filesystem import filesystem
 
 from loaders.contracts import SCHEMA_CONTRACT
-from loaders.files import read_new_files, read_text_lines, require_folder
-from loaders.quarantine import quarantine_table, quarantine_table_resource
+from loaders.files import FileRows, read_new_files, read_text_lines, require_folder
+from loaders.quarantine import quarantine_table_resource
 from loaders.registry import SourceContext
 from loaders.validation import (
     distinct_json_keys,
@@ -23,24 +23,28 @@ from loaders.validation import (
 from loaders.web import settings
 
 
-def _read_events_file(content: bytes, location: str) -> list[Any]:
+def _read_events_file(content: bytes, location: str) -> FileRows:
     lines, too_long = read_text_lines(gzip.decompress(content), settings.TABLE_NAME, location)
     lines = lines.filter(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(lines["line"])), 0))
+    return FileRows(unchecked=lines, quarantined=too_long)
+
+
+def _check_events(lines: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """Parse and check the lines of a batch of export files (with `_source_file`)."""
     # a field the export adds lands as a new text column (the contract lets columns evolve)
     new_fields = [f for f in distinct_json_keys(lines, "line") if f not in settings.EVENT_FIELDS]
     fields = [*settings.EVENT_FIELDS, *new_fields]
     parsed = extract_json_fields(lines, "line", fields)
-    clean, quarantined = split_records(
+    return split_records(
         parsed,
         source_table=settings.TABLE_NAME,
         contract=settings.EVENT_CONTRACT,
-        location=location,
+        location=None,
         columns={field: quote_identifier(field) for field in fields},
         prechecks=[("not _is_object", "invalid_json")],
         payload_sql="line",
         primary_key=[settings.PRIMARY_KEY],
     )
-    return [clean, quarantine_table(pa.concat_tables([too_long, quarantined]), location)]
 
 
 # appended and replaced by file (loaders.files), not merged on event_id
@@ -53,11 +57,14 @@ def events(file_items: list[FileItemDict]) -> Any:
             already read (same name, modification time and size) are skipped.
 
     Yields:
-        Per file, its clean events as a pyarrow table (documented fields plus any new field as
-        text, with `_source_file` and `_source_line`), then its quarantined lines (for
-        `quarantined_records`) and the file's delivery record.
+        Per batch of files (`loaders.files.BATCH_ROWS`), their clean events as one pyarrow
+        table (documented fields plus any new field as text, with `_source_file` and
+        `_source_line`), then their quarantined lines (for `quarantined_records`) and the
+        files' delivery records.
     """
-    yield from read_new_files(file_items, settings.LOCATION_PREFIX, _read_events_file)
+    yield from read_new_files(
+        file_items, settings.LOCATION_PREFIX, _read_events_file, _check_events
+    )
 
 
 @dlt.source(name="web", schema_contract=SCHEMA_CONTRACT)
