@@ -13,12 +13,22 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- A condition true on the rows of loads completed after this model's watermark; in a full
+    refresh or first run, on every row. -#}
+{% macro loaded_since_last_run(column='_loaded_at') -%}
+    {%- if is_incremental() -%}
+        {{ column }} > {{ last_loaded_at() }}
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The values of `key` (a column or a comma-separated list) on the rows of `relation` that
     loads completed since the last run brought. -#}
 {% macro keys_loaded_since_last_run(relation, key) -%}
     select {{ key }}
     from {{ relation }}
-    where _loaded_at > {{ last_loaded_at() }}
+    where {{ loaded_since_last_run() }}
 {%- endmacro %}
 
 {#- Every row of `relation` whose `key` a load since the last run touched: all versions of each

@@ -14,7 +14,7 @@ with
 tracking_events as (
 
     select * from {{ ref('ods_tracking_events') }}
-    where _loaded_at > {{ last_loaded_at() }}
+    where {{ loaded_since_last_run() }}
 
 ),
 

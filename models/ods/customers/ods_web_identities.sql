@@ -24,7 +24,7 @@ changed_visitors as (
 
     select distinct anonymous_id
     from events
-    where _loaded_at > {{ last_loaded_at() }}
+    where {{ loaded_since_last_run() }}
 
 ),
 

@@ -99,7 +99,8 @@ final as (
         rate_date,
         source_rate_date,
         rate_date != source_rate_date as is_carried_forward,
-        _dlt_load_id
+        _dlt_load_id,
+        _loaded_at
     from foreign_currency_days
 
     union all

@@ -31,7 +31,7 @@ relinked_skus as (
     select products.sku
     from products
     where
-        products._loaded_at > {{ last_loaded_at() }}
+        products.{{ loaded_since_last_run() }}
         {%- if is_incremental() %}
             and not exists (
                 select 1

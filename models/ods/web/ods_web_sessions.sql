@@ -34,7 +34,7 @@ changed_visitors as (
     -- event that a load since the last run brought has all their sessions recomputed
     select distinct anonymous_id
     from events
-    where _loaded_at > {{ last_loaded_at() }}
+    where {{ loaded_since_last_run() }}
 
 ),
 
