@@ -4,10 +4,17 @@
     new when it finally completes, although its load id (the time it started) is older. -#}
 
 {#- The completion time of the newest load this model holds; before any, the beginning of time.
-    In a full refresh, or a first run, nothing is held and every row is new. -#}
+    In a full refresh or a first run nothing is held and every row is new; so it is when the
+    held table predates `_loaded_at` (on_schema_change='append_new_columns' then adds it). -#}
 {% macro last_loaded_at() -%}
-    {%- if is_incremental() -%}
-        (select coalesce(max(_loaded_at), {{ beginning_of_time() }}) from {{ this }})
+    {%- set held_columns = [] -%}
+    {%- if execute and is_incremental() -%}
+        {%- for column in adapter.get_columns_in_relation(this) -%}
+            {%- do held_columns.append(column.name | lower) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if '_loaded_at' in held_columns -%}
+        (select coalesce(max(held._loaded_at), {{ beginning_of_time() }}) from {{ this }} as held)
     {%- else -%}
         {{ beginning_of_time() }}
     {%- endif -%}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import pytest
 
@@ -12,6 +14,7 @@ from tests.models.conftest import (
     model_relation,
     scalar,
 )
+from warehouse.cli import build_warehouse
 
 
 def test_builds_succeed(models_warehouse: ModelsWarehouse) -> None:
@@ -53,9 +56,7 @@ def test_incremental_run_equals_full_refresh(
     full_rows = scalar(warehouse, f"select count(*) from ({full})")
     assert full_rows > 0
     assert scalar(warehouse, f"select count(*) from ({incremental})") == full_rows
-    only_incremental = scalar(
-        warehouse, f"select count(*) from ({incremental} except all {full})"
-    )
+    only_incremental = scalar(warehouse, f"select count(*) from ({incremental} except all {full})")
     only_full = scalar(warehouse, f"select count(*) from ({full} except all {incremental})")
     assert (only_incremental, only_full) == (0, 0)
 
@@ -99,3 +100,26 @@ def test_incremental_run_picked_up_the_later_days(
         warehouse, "select max(event_date) from incremental_copy.ods_web_events"
     )
     assert str(last_event_date) == "2025-02-19"
+
+
+def test_full_build_tests_every_row(models_warehouse: ModelsWarehouse) -> None:
+    # `warehouse build --full`: the nightly check reads every row, also where this run wrote none
+    paths = models_warehouse.paths
+    for test_all_rows in (False, True):
+        result = build_warehouse(
+            paths,
+            select="ods_tracking_events",
+            test_all_rows=test_all_rows,
+            target="dev",
+            quiet=True,
+        )
+        assert result.ok, result.failures
+        run_results = json.loads((paths.dbt_target_dir / "run_results.json").read_text())
+        not_null_test = next(
+            node
+            for node in run_results["results"]
+            if node["unique_id"].startswith(
+                "test.larkspur.not_null_ods_tracking_events_tracking_event_id"
+            )
+        )
+        assert (INVOCATION_COLUMN in not_null_test["compiled_code"]) is not test_all_rows
