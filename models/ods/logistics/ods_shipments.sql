@@ -51,7 +51,7 @@ touched_shipments as (
         inner join orders
             on held.order_number = orders.order_number
         where
-            orders.{{ loaded_since_last_run() }}
+            {{ loaded_since_last_run('orders._loaded_at') }}
             and held.order_id is distinct from orders.order_id
         union
         select held.shipment_id
@@ -60,7 +60,7 @@ touched_shipments as (
             on
                 held.currency_code = fx_rates.currency_code
                 and held.shipped_date = fx_rates.rate_date
-        where fx_rates.{{ loaded_since_last_run() }}
+        where {{ loaded_since_last_run('fx_rates._loaded_at') }}
     {%- endif %}
 
 ),

@@ -40,7 +40,7 @@ touched_lines as (
         from order_lines
         inner join orders
             on order_lines.order_id = orders.order_id
-        where orders.{{ loaded_since_last_run() }}
+        where {{ loaded_since_last_run('orders._loaded_at') }}
         union
         select held.order_line_id
         from {{ this }} as held
@@ -48,7 +48,7 @@ touched_lines as (
             on
                 held.currency_code = fx_rates.currency_code
                 and held.order_date = fx_rates.rate_date
-        where fx_rates.{{ loaded_since_last_run() }}
+        where {{ loaded_since_last_run('fx_rates._loaded_at') }}
     {%- endif %}
 
 ),
