@@ -171,11 +171,12 @@ final as (
         tracking_summary.returned_at,
         latest_events.latest_event_at,
         shipments._dlt_load_id,
-        -- the newest load among the manifest's, its tracking events' and its order's
+        -- the newest load among the manifest's, its tracking events' and its rate's, each of
+        -- which recomputes the shipment; an order's (re-read daily within the shop's lookback)
+        -- recomputes it only when it links another order, so it is not part of the version
         greatest(
             shipments._loaded_at,
             coalesce(tracking_summary._loaded_at, shipments._loaded_at),
-            coalesce(orders._loaded_at, shipments._loaded_at),
             coalesce(fx_rates._loaded_at, shipments._loaded_at)
         ) as _loaded_at,
         {{ dbt_invocation_id() }} as _dbt_invocation_id
