@@ -71,17 +71,21 @@ warehouse_sales as (
 
 ),
 
-changed_sales as (
+{%- if is_incremental() %}
 
-    select distinct
-        warehouse_code,
-        product_id,
-        order_date
+    changed_sales as (
 
-    from warehouse_sales
-    where {{ loaded_since_last_run() }}
+        select distinct
+            warehouse_code,
+            product_id,
+            order_date
 
-),
+        from warehouse_sales
+        where {{ loaded_since_last_run() }}
+
+    ),
+
+{%- endif %}
 
 inventory as (
 

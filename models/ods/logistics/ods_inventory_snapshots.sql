@@ -25,22 +25,24 @@ products as (
 
 ),
 
-relinked_skus as (
+{%- if is_incremental() %}
 
-    -- SKUs whose product id is not the one held: a product added or given another SKU since
-    select products.sku
-    from products
-    where
-        {{ loaded_since_last_run('products._loaded_at') }}
-        {%- if is_incremental() %}
+    relinked_skus as (
+
+        -- SKUs whose product id is not the one held: a product added or given another SKU
+        select products.sku
+        from products
+        where
+            {{ loaded_since_last_run('products._loaded_at') }}
             and not exists (
                 select 1
                 from {{ this }} as held
                 where held.sku = products.sku and held.product_id = products.product_id
             )
-        {%- endif %}
 
-),
+    ),
+
+{%- endif %}
 
 touched_inventory as (
 

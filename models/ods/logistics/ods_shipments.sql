@@ -38,10 +38,11 @@ fx_rates as (
 
 ),
 
-touched_shipments as (
+{%- if is_incremental() %}
 
-    {{ keys_loaded_since_last_run(ref('stg_logistics__shipments'), 'shipment_id') }}
-    {%- if is_incremental() %}
+    touched_shipments as (
+
+        {{ keys_loaded_since_last_run(ref('stg_logistics__shipments'), 'shipment_id') }}
         union
         {{ keys_loaded_since_last_run(ref('ods_tracking_events'), 'shipment_id') }}
         union
@@ -61,9 +62,10 @@ touched_shipments as (
                 held.currency_code = fx_rates.currency_code
                 and held.shipped_date = fx_rates.rate_date
         where {{ loaded_since_last_run('fx_rates._loaded_at') }}
-    {%- endif %}
 
-),
+    ),
+
+{%- endif %}
 
 touched_deliveries as (
 

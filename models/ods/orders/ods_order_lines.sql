@@ -31,10 +31,11 @@ fx_rates as (
 
 ),
 
-touched_lines as (
+{%- if is_incremental() %}
 
-    {{ keys_loaded_since_last_run(ref('stg_shop__order_lines'), 'order_line_id') }}
-    {%- if is_incremental() %}
+    touched_lines as (
+
+        {{ keys_loaded_since_last_run(ref('stg_shop__order_lines'), 'order_line_id') }}
         union
         select order_lines.order_line_id
         from order_lines
@@ -49,9 +50,10 @@ touched_lines as (
                 held.currency_code = fx_rates.currency_code
                 and held.order_date = fx_rates.rate_date
         where {{ loaded_since_last_run('fx_rates._loaded_at') }}
-    {%- endif %}
 
-),
+    ),
+
+{%- endif %}
 
 changed as (
 
