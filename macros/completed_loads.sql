@@ -1,6 +1,7 @@
 {#- Rows of a dlt-loaded raw table that belong to completed loads only: dlt writes a
     load's rows before it marks the load done (status 0) in _dlt_loads, so a half-finished
-    load must stay invisible to the warehouse. dlt creates a table only once a record for it
+    load must stay invisible to the warehouse. Each row gets `_loaded_at`, the time its load was
+    marked done, which incremental models keep as their watermark (macro last_loaded_at). dlt creates a table only once a record for it
     arrives, so until then this yields an empty relation typed by the columns (with their
     data_type) declared for the table in the source's YAML, and the build goes on. -#}
 {% macro completed_loads(source_name, table_name) -%}
@@ -14,13 +15,13 @@
         ) -%}
     {%- endif -%}
     {%- if existing is not none or not execute %}
-    select *
-    from {{ raw_table }}
-    where _dlt_load_id in (
-        select load_id
-        from {{ source(source_name, '_dlt_loads') }}
-        where status = 0
-    )
+    select
+        raw_rows.*,
+        {{ to_utc_timestamp('loads.inserted_at') }} as _loaded_at
+    from {{ raw_table }} as raw_rows
+    inner join {{ source(source_name, '_dlt_loads') }} as loads
+        on raw_rows._dlt_load_id = loads.load_id
+    where loads.status = 0
     {%- else %}
     {{ empty_source_table(source_name, table_name) }}
     {%- endif %}
@@ -47,8 +48,8 @@
     {%- endif %}
     select
         {%- for column in columns %}
-            cast(null as {{ column.data_type }}) as {{ column.name }}
-            {%- if not loop.last %},{% endif %}
+            cast(null as {{ column.data_type }}) as {{ column.name }},
         {%- endfor %}
+        cast(null as timestamp) as _loaded_at
     where 1 = 0
 {%- endmacro %}

@@ -20,7 +20,8 @@ renamed as (
         lower(trim(reason)) as reason,
         source_location,
         raw_payload,
-        _dlt_load_id
+        _dlt_load_id,
+        _loaded_at
 
     from source
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import secrets
 import sys
 import tempfile
@@ -313,13 +314,28 @@ def build(
     full_refresh: Annotated[
         bool, typer.Option(help="Rebuild incremental models from scratch.")
     ] = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Test every row (the nightly check); a daily build tests the rows it wrote.",
+        ),
+    ] = False,
     target: TargetOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Run `dbt build`: seeds, models, snapshots and tests, in dependency order."""
+    """Run `dbt build`: seeds, models, snapshots and tests, in dependency order.
+
+    Incremental models process the loads completed since their last run, and their data tests
+    check the rows this build wrote; `--full` tests every row, `--full-refresh` rebuilds all.
+    """
     paths = instance(data_dir, writes=True)
     result = build_warehouse(
-        paths, select=select, full_refresh=full_refresh, target=target_name(target)
+        paths,
+        select=select,
+        full_refresh=full_refresh,
+        test_all_rows=full,
+        target=target_name(target),
     )
     print_dbt_result("dbt build", result)
     if not result.ok:
@@ -331,6 +347,7 @@ def build_warehouse(
     *,
     select: str | None = None,
     full_refresh: bool = False,
+    test_all_rows: bool = False,
     target: str | None = None,
     quiet: bool = False,
 ) -> DbtResult:
@@ -343,6 +360,9 @@ def build_warehouse(
         args += ["--select", select]
     if full_refresh:
         args.append("--full-refresh")
+    if test_all_rows:
+        # read by macros/get_where_subquery.sql
+        args += ["--vars", json.dumps({"test_all_rows": True})]
     result = run_dbt(args, paths, target=target, quiet=quiet)
     # dbt itself only logs a selection of nothing and exits 0
     if select and result.ok and result.nodes_run == 0:

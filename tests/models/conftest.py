@@ -26,17 +26,23 @@ from warehouse.dbt import DbtResult, run_dbt
 from warehouse.settings import Paths, resolve_paths
 
 # In all, large enough that every defect kind and the schema change (day 45) occur, small
-# enough that two loads and two builds stay around a minute on 2 cores. The first refund is
-# created on day 3.
+# enough that the loads and builds stay around a minute and a half on 2 cores. The first refund
+# is created on day 3. The last day is a daily run: one day loaded and built on top of 49.
 FIRST_DAYS = 2
-LATER_DAYS = 48
+LATER_DAYS = 47
+DAILY_DAYS = 1
 SCALE = 0.005
-INCREMENTAL_MODELS = (
-    "ods_web_events",
-    "ods_web_sessions",
-    "ods_tracking_events",
-    "ods_order_lines",
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+# Every incremental model, found by its config, so that a new one is compared too.
+INCREMENTAL_MODELS = tuple(
+    sorted(
+        path.stem
+        for path in MODELS_DIR.rglob("*.sql")
+        if "materialized='incremental'" in path.read_text()
+    )
 )
+# Differs between runs by design: which dbt invocation last wrote the row.
+INVOCATION_COLUMN = "_dbt_invocation_id"
 API_SOURCES = api_source_names()
 T = TypeVar("T")
 # The models built from raw_payments.refunds, which the first build finds missing.
@@ -62,6 +68,8 @@ class ModelsWarehouse:
     full_refresh: DbtResult
     first_build_state: FirstBuildState | None
     incremental_copies: dict[str, str] = field(default_factory=dict)
+    daily_build: DbtResult | None = None
+    daily_run_results: dict[str, Any] = field(default_factory=dict)
 
     @property
     def sources_dir(self) -> Path:
@@ -144,14 +152,26 @@ def first_build_state(paths: Paths, raw_refunds_existed: bool) -> FirstBuildStat
     return FirstBuildState(raw_refunds_existed, row_counts, column_types)
 
 
+def model_relation(connection: duckdb.DuckDBPyConnection, model: str) -> str:
+    """The schema-qualified table a model built (models are unique by name across schemas)."""
+    schema = scalar(
+        connection,
+        "select table_schema from information_schema.tables"
+        " where table_name = ? and table_schema != 'incremental_copy'",
+        [model],
+    )
+    return f"{schema}.{model}"
+
+
 def copy_tables(paths: Paths, models: tuple[str, ...]) -> dict[str, str]:
-    """Keep the incremental run's tables before a full refresh replaces them."""
+    """Keep the incremental runs' tables before a full refresh replaces them."""
     copies = {}
     with duckdb.connect(str(paths.duckdb_path)) as connection:
         connection.execute("create schema if not exists incremental_copy")
         for model in models:
             connection.execute(
-                f"create or replace table incremental_copy.{model} as select * from ods.{model}"
+                f"create or replace table incremental_copy.{model} as"
+                f" select * from {model_relation(connection, model)}"
             )
             copies[model] = f"incremental_copy.{model}"
     return copies
@@ -176,6 +196,9 @@ def models_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Model
         first_state = first_build_state(paths, raw_refunds_existed) if first_build.ok else None
         simulate_and_load(paths, LATER_DAYS, monkeypatch)
         incremental_build = run_dbt(["build"], paths, target="dev", quiet=True)
+        simulate_and_load(paths, DAILY_DAYS, monkeypatch)
+        daily_build = run_dbt(["build"], paths, target="dev", quiet=True)
+        daily_run_results = json.loads((paths.dbt_target_dir / "run_results.json").read_text())
         copies = copy_tables(paths, INCREMENTAL_MODELS)
         full_refresh = run_dbt(
             ["run", "--full-refresh", "--select", "config.materialized:incremental"],
@@ -190,6 +213,8 @@ def models_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Model
         full_refresh=full_refresh,
         first_build_state=first_state,
         incremental_copies=copies,
+        daily_build=daily_build,
+        daily_run_results=daily_run_results,
     )
 
 

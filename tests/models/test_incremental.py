@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import pytest
 
-from tests.models.conftest import INCREMENTAL_MODELS, ModelsWarehouse, scalar
+from tests.models.conftest import (
+    INCREMENTAL_MODELS,
+    INVOCATION_COLUMN,
+    ModelsWarehouse,
+    model_relation,
+    scalar,
+)
+from warehouse.cli import build_warehouse
 
 
 def test_builds_succeed(models_warehouse: ModelsWarehouse) -> None:
     for result in (
         models_warehouse.first_build,
         models_warehouse.incremental_build,
+        models_warehouse.daily_build,
         models_warehouse.full_refresh,
     ):
         assert result.ok, result.failures
@@ -20,24 +30,62 @@ def test_builds_succeed(models_warehouse: ModelsWarehouse) -> None:
     assert models_warehouse.incremental_build.status_counts["pass"] > 300
 
 
+def test_every_incremental_model_is_compared() -> None:
+    # found by their config; the large facts and the web and logistics ODS models among them
+    assert {
+        "ods_web_events",
+        "ods_web_sessions",
+        "ods_web_identities",
+        "ods_tracking_events",
+        "ods_shipments",
+        "ods_inventory_snapshots",
+        "ods_order_lines",
+        "fct_sessions",
+        "fct_shipment_events",
+    } <= set(INCREMENTAL_MODELS)
+
+
 @pytest.mark.parametrize("model", INCREMENTAL_MODELS)
 def test_incremental_run_equals_full_refresh(
     models_warehouse: ModelsWarehouse, warehouse: duckdb.DuckDBPyConnection, model: str
 ) -> None:
-    incremental = models_warehouse.incremental_copies[model]
-    full = f"ods.{model}"
-    full_rows = scalar(warehouse, f"select count(*) from {full}")
+    incremental = (
+        f"select * exclude ({INVOCATION_COLUMN}) from {models_warehouse.incremental_copies[model]}"
+    )
+    full = f"select * exclude ({INVOCATION_COLUMN}) from {model_relation(warehouse, model)}"
+    full_rows = scalar(warehouse, f"select count(*) from ({full})")
     assert full_rows > 0
-    assert scalar(warehouse, f"select count(*) from {incremental}") == full_rows
-    only_incremental = scalar(
-        warehouse,
-        f"select count(*) from (select * from {incremental} except all select * from {full})",
-    )
-    only_full = scalar(
-        warehouse,
-        f"select count(*) from (select * from {full} except all select * from {incremental})",
-    )
+    assert scalar(warehouse, f"select count(*) from ({incremental})") == full_rows
+    only_incremental = scalar(warehouse, f"select count(*) from ({incremental} except all {full})")
+    only_full = scalar(warehouse, f"select count(*) from ({full} except all {incremental})")
     assert (only_incremental, only_full) == (0, 0)
+
+
+def test_daily_run_tests_only_the_rows_it_wrote(
+    models_warehouse: ModelsWarehouse, warehouse: duckdb.DuckDBPyConnection
+) -> None:
+    results = models_warehouse.daily_run_results
+    invocation_id = results["metadata"]["invocation_id"]
+    unique_test = next(
+        node
+        for node in results["results"]
+        if node["unique_id"].startswith("test.larkspur.unique_ods_web_events_event_id")
+    )
+    assert f"{INVOCATION_COLUMN} = '{invocation_id}'" in unique_test["compiled_code"]
+    # the daily run wrote a day's events (and the days its late events belong to), not 50 days
+    written, held = warehouse.execute(
+        f"select count(*) filter (where {INVOCATION_COLUMN} = ?), count(*)"
+        " from incremental_copy.ods_web_events",
+        [invocation_id],
+    ).fetchone()
+    assert 0 < written < held / 10
+    # a test of a table that is rebuilt in full still reads every row
+    table_test = next(
+        node
+        for node in results["results"]
+        if node["unique_id"].startswith("test.larkspur.unique_ods_orders_order_id")
+    )
+    assert INVOCATION_COLUMN not in table_test["compiled_code"]
 
 
 def test_incremental_run_picked_up_the_later_days(
@@ -47,8 +95,31 @@ def test_incremental_run_picked_up_the_later_days(
     loads = scalar(
         warehouse, "select count(distinct _dlt_load_id) from incremental_copy.ods_web_events"
     )
-    assert loads == 2
+    assert loads == 3
     last_event_date = scalar(
         warehouse, "select max(event_date) from incremental_copy.ods_web_events"
     )
     assert str(last_event_date) == "2025-02-19"
+
+
+def test_full_build_tests_every_row(models_warehouse: ModelsWarehouse) -> None:
+    # `warehouse build --full`: the nightly check reads every row, also where this run wrote none
+    paths = models_warehouse.paths
+    for test_all_rows in (False, True):
+        result = build_warehouse(
+            paths,
+            select="ods_tracking_events",
+            test_all_rows=test_all_rows,
+            target="dev",
+            quiet=True,
+        )
+        assert result.ok, result.failures
+        run_results = json.loads((paths.dbt_target_dir / "run_results.json").read_text())
+        not_null_test = next(
+            node
+            for node in run_results["results"]
+            if node["unique_id"].startswith(
+                "test.larkspur.not_null_ods_tracking_events_tracking_event_id"
+            )
+        )
+        assert (INVOCATION_COLUMN in not_null_test["compiled_code"]) is not test_all_rows

@@ -1,10 +1,21 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['snapshot_date', 'warehouse_code', 'sku'],
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
+
 {#- Grain: one warehouse, product and day. Days of cover is the available stock divided by the
     average units sold per day from that warehouse over the trailing var
     inventory_sales_window_days (including the day); null without sales. A stock-out is a day
-    without stock on hand. -#}
+    without stock on hand. Incremental: a run recomputes the days whose snapshot arrived or
+    changed since the last run, and the days whose trailing window holds an order line that
+    changed since (a new, late or changed sale of that product from that warehouse). -#}
 with
 
-inventory as (
+all_inventory as (
 
     select * from {{ ref('ods_inventory_snapshots') }}
 
@@ -40,21 +51,77 @@ products as (
 
 ),
 
-daily_units_sold as (
+warehouse_sales as (
 
+    -- every order line with the warehouse that ships to its country, cancelled ones included:
+    -- a cancellation changes the days it counted on
     select
         countries.warehouse_code,
         order_lines.product_id,
         order_lines.order_date,
-        sum(order_lines.quantity) as units_sold
+        order_lines.quantity,
+        orders.is_cancelled,
+        order_lines._loaded_at
 
     from order_lines
     inner join orders
         on order_lines.order_id = orders.order_id
     inner join countries
         on orders.shipping_country_code = countries.country_code
-    where not orders.is_cancelled
-    group by countries.warehouse_code, order_lines.product_id, order_lines.order_date
+
+),
+
+{%- if is_incremental() %}
+
+    changed_sales as (
+
+        select distinct
+            warehouse_code,
+            product_id,
+            order_date
+
+        from warehouse_sales
+        where {{ loaded_since_last_run() }}
+
+    ),
+
+{%- endif %}
+
+inventory as (
+
+    -- the days to (re)compute: all of them in a full refresh
+    select *
+    from all_inventory
+    {%- if is_incremental() %}
+        where
+            {{ loaded_since_last_run() }}
+            or exists (
+                select 1
+                from changed_sales
+                where
+                    changed_sales.warehouse_code = all_inventory.warehouse_code
+                    and changed_sales.product_id = all_inventory.product_id
+                    and all_inventory.snapshot_date >= changed_sales.order_date
+                    and {{ dbt.dateadd(
+                        'day', -1 * var('inventory_sales_window_days'),
+                        'all_inventory.snapshot_date',
+                    ) }} < changed_sales.order_date
+            )
+    {%- endif %}
+
+),
+
+daily_units_sold as (
+
+    select
+        warehouse_code,
+        product_id,
+        order_date,
+        sum(case when not is_cancelled then quantity else 0 end) as units_sold,
+        max(_loaded_at) as _loaded_at
+
+    from warehouse_sales
+    group by warehouse_code, product_id, order_date
 
 ),
 
@@ -64,7 +131,8 @@ trailing_sales as (
         inventory.warehouse_code,
         inventory.sku,
         inventory.snapshot_date,
-        sum(daily_units_sold.units_sold) as units_sold
+        sum(daily_units_sold.units_sold) as units_sold,
+        max(daily_units_sold._loaded_at) as _loaded_at
 
     from inventory
     inner join daily_units_sold
@@ -84,6 +152,9 @@ measured as (
     select
         inventory.*,
         coalesce(trailing_sales.units_sold, 0) as trailing_units_sold,
+        greatest(
+            inventory._loaded_at, coalesce(trailing_sales._loaded_at, inventory._loaded_at)
+        ) as newest_loaded_at,
         cast(coalesce(trailing_sales.units_sold, 0) as numeric(18, 4))
         / {{ var('inventory_sales_window_days') }} as average_daily_units_sold
 
@@ -135,7 +206,9 @@ final as (
             end as numeric(18, 1)
         ) as days_of_cover,
         cast(measured.on_hand_qty <= 0 as boolean) as is_stock_out,
-        cast(measured.snapshot_date as date) as snapshot_date
+        cast(measured.snapshot_date as date) as snapshot_date,
+        cast(measured.newest_loaded_at as timestamp) as _loaded_at,
+        {{ dbt_invocation_id() }} as _dbt_invocation_id
 
     from measured
     left join warehouses

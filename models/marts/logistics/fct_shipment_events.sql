@@ -1,9 +1,20 @@
-{#- Grain: one carrier tracking event. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='tracking_event_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
+
+{#- Grain: one carrier tracking event. Incremental: a run takes the events loaded since the
+    last run. -#}
 with
 
 tracking_events as (
 
     select * from {{ ref('ods_tracking_events') }}
+    where {{ loaded_since_last_run() }}
 
 ),
 
@@ -32,7 +43,9 @@ final as (
             {{ is_unknown_code('tracking_events.event_code', 'tracking_event_code') }} as boolean
         ) as is_unknown_event_code,
         cast(tracking_events.event_date as date) as event_date,
-        cast(tracking_events.event_at as timestamp) as event_at
+        cast(tracking_events.event_at as timestamp) as event_at,
+        cast(tracking_events._loaded_at as timestamp) as _loaded_at,
+        {{ dbt_invocation_id() }} as _dbt_invocation_id
 
     from tracking_events
     left join carriers

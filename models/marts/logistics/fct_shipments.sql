@@ -1,11 +1,22 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='shipment_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
+
 {#- Grain: one shipment. Promised against actual delivery: the promised delivery date is the
     ship date plus the carrier's promised transit days for the service level; a delivered
-    shipment is on time when it arrived on or before that date. -#}
+    shipment is on time when it arrived on or before that date. Incremental: a run takes the
+    shipments ods_shipments recomputed since. -#}
 with
 
 shipments as (
 
     select * from {{ ref('ods_shipments') }}
+    where {{ loaded_since_last_run() }}
 
 ),
 
@@ -93,7 +104,9 @@ final as (
         cast(promised.promised_delivery_date as date) as promised_delivery_date,
         cast(promised.delivered_date as date) as delivered_date,
         cast(promised.shipped_at as timestamp) as shipped_at,
-        cast(promised.delivered_at as timestamp) as delivered_at
+        cast(promised.delivered_at as timestamp) as delivered_at,
+        cast(promised._loaded_at as timestamp) as _loaded_at,
+        {{ dbt_invocation_id() }} as _dbt_invocation_id
 
     from promised
     left join warehouses

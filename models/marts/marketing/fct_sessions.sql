@@ -1,10 +1,20 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='anonymous_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
+
 {#- Grain: one web session. Channel and campaign from the session's landing UTM parameters,
-    customer version valid at the session's start for logged-in visitors. -#}
+    customer version valid at the session's start for logged-in visitors. Incremental: a run
+    replaces the sessions of each visitor whose sessions ods_web_sessions recomputed since. -#}
 with
 
 sessions as (
 
-    select * from {{ ref('ods_web_sessions') }}
+    {{ rows_of_keys_loaded_since_last_run(ref('ods_web_sessions'), 'anonymous_id') }}
 
 ),
 
@@ -74,7 +84,9 @@ final as (
         cast(sessions.event_count = 1 as boolean) as is_bounce,
         cast(sessions.session_date as date) as session_date,
         cast(sessions.started_at as timestamp) as started_at,
-        cast(sessions.ended_at as timestamp) as ended_at
+        cast(sessions.ended_at as timestamp) as ended_at,
+        cast(sessions._loaded_at as timestamp) as _loaded_at,
+        {{ dbt_invocation_id() }} as _dbt_invocation_id
 
     from sessions
     left join campaign_keys

@@ -46,7 +46,8 @@ rate_periods as (
         lead(rate_date) over (
             partition by currency_code order by rate_date
         ) as valid_to_date,
-        _dlt_load_id
+        _dlt_load_id,
+        _loaded_at
 
     from rates
     where currency_code != '{{ var("reporting_currency") }}'
@@ -60,7 +61,8 @@ foreign_currency_days as (
         rate_periods.rate_per_eur,
         rate_periods.source_rate_date,
         calendar_days.rate_date,
-        rate_periods._dlt_load_id
+        rate_periods._dlt_load_id,
+        rate_periods._loaded_at
 
     from calendar_days
     inner join rate_periods
@@ -80,7 +82,8 @@ reporting_currency_days as (
         cast(1 as numeric(18, 6)) as rate_per_eur,
         calendar_days.rate_date as source_rate_date,
         calendar_days.rate_date,
-        cast(null as varchar) as _dlt_load_id
+        cast(null as varchar) as _dlt_load_id,
+        cast(null as timestamp) as _loaded_at
 
     from calendar_days
     cross join currencies
@@ -96,7 +99,8 @@ final as (
         rate_date,
         source_rate_date,
         rate_date != source_rate_date as is_carried_forward,
-        _dlt_load_id
+        _dlt_load_id,
+        _loaded_at
     from foreign_currency_days
 
     union all
@@ -107,7 +111,8 @@ final as (
         rate_date,
         source_rate_date,
         false as is_carried_forward,
-        _dlt_load_id
+        _dlt_load_id,
+        _loaded_at
     from reporting_currency_days
 
 )

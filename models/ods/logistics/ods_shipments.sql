@@ -1,13 +1,26 @@
-{#- Shipments with their order, the latest tracking status and the delivery time. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='shipment_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
+
+{#- Shipments with their order, the latest tracking status and the delivery time; one row per
+    shipment, the latest manifest's (a re-delivered manifest corrects earlier rows).
+    Incremental: a run recomputes each shipment that a load since the last run touched: its
+    manifest row, one of its tracking events, the order its number now finds, or its day's
+    exchange rate. -#}
 with
 
-shipments as (
+all_shipments as (
 
     select * from {{ ref('stg_logistics__shipments') }}
 
 ),
 
-tracking_events as (
+all_tracking_events as (
 
     select * from {{ ref('ods_tracking_events') }}
 
@@ -22,6 +35,61 @@ orders as (
 fx_rates as (
 
     select * from {{ ref('ods_fx_rates_daily') }}
+
+),
+
+{%- if is_incremental() %}
+
+    touched_shipments as (
+
+        {{ keys_loaded_since_last_run(ref('stg_logistics__shipments'), 'shipment_id') }}
+        union
+        {{ keys_loaded_since_last_run(ref('ods_tracking_events'), 'shipment_id') }}
+        union
+        -- the order a manifest's number finds: it may arrive after the shipment
+        select held.shipment_id
+        from {{ this }} as held
+        inner join orders
+            on held.order_number = orders.order_number
+        where
+            {{ loaded_since_last_run('orders._loaded_at') }}
+            and held.order_id is distinct from orders.order_id
+        union
+        select held.shipment_id
+        from {{ this }} as held
+        inner join fx_rates
+            on
+                held.currency_code = fx_rates.currency_code
+                and held.shipped_date = fx_rates.rate_date
+        where {{ loaded_since_last_run('fx_rates._loaded_at') }}
+
+    ),
+
+{%- endif %}
+
+touched_deliveries as (
+
+    select *
+    from all_shipments
+    {%- if is_incremental() %}
+        where shipment_id in (select touched_shipments.shipment_id from touched_shipments)
+    {%- endif %}
+
+),
+
+shipments as (
+
+    {{ deduplicate('touched_deliveries', 'shipment_id', '_dlt_load_id desc') }}
+
+),
+
+tracking_events as (
+
+    select *
+    from all_tracking_events
+    {%- if is_incremental() %}
+        where shipment_id in (select touched_shipments.shipment_id from touched_shipments)
+    {%- endif %}
 
 ),
 
@@ -59,7 +127,8 @@ tracking_summary as (
         min(case when event_code = 'PICKED_UP' then event_at end) as picked_up_at,
         min(case when event_code = 'DELIVERED' then event_at end) as delivered_at,
         min(case when event_code = 'RETURNED' then event_at end) as returned_at,
-        sum(case when event_code = 'EXCEPTION' then 1 else 0 end) as exception_count
+        sum(case when event_code = 'EXCEPTION' then 1 else 0 end) as exception_count,
+        max(_loaded_at) as _loaded_at
 
     from tracking_events
     group by shipment_id
@@ -102,7 +171,17 @@ final as (
         tracking_summary.picked_up_at,
         tracking_summary.delivered_at,
         tracking_summary.returned_at,
-        latest_events.latest_event_at
+        latest_events.latest_event_at,
+        shipments._dlt_load_id,
+        -- the newest load among the manifest's, its tracking events' and its rate's, each of
+        -- which recomputes the shipment; an order's (re-read daily within the shop's lookback)
+        -- recomputes it only when it links another order, so it is not part of the version
+        greatest(
+            shipments._loaded_at,
+            coalesce(tracking_summary._loaded_at, shipments._loaded_at),
+            coalesce(fx_rates._loaded_at, shipments._loaded_at)
+        ) as _loaded_at,
+        {{ dbt_invocation_id() }} as _dbt_invocation_id
 
     from shipments
     left join orders

@@ -6,13 +6,22 @@
     )
 }}
 
-{#- Carrier tracking events. Incremental: a run inserts the events whose load it does not
-    hold yet, so late events are picked up whenever they arrive. -#}
+{#- Carrier tracking events, one row per tracking_event_id: a re-delivered or repeated event
+    keeps the latest load's version. Incremental: a run takes every delivery of each event that
+    a load since the last run brought, so late events are picked up whenever they arrive. -#}
 with
 
 tracking_events as (
 
-    select * from {{ ref('stg_logistics__tracking_events') }}
+    {{ rows_of_keys_loaded_since_last_run(
+        ref('stg_logistics__tracking_events'), 'tracking_event_id'
+    ) }}
+
+),
+
+deduplicated as (
+
+    {{ deduplicate('tracking_events', 'tracking_event_id', '_dlt_load_id desc') }}
 
 ),
 
@@ -27,16 +36,12 @@ transformed as (
         country_code,
         cast(event_at as date) as event_date,
         event_at,
-        _dlt_load_id
+        _dlt_load_id,
+        _loaded_at,
+        {{ dbt_invocation_id() }} as _dbt_invocation_id
 
-    from tracking_events
-
-),
-
-final as (
-
-    {{ new_or_changed_rows('transformed', 'tracking_event_id', ['_dlt_load_id']) }}
+    from deduplicated
 
 )
 
-select * from final
+select * from transformed

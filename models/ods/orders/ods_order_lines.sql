@@ -8,10 +8,9 @@
 }}
 
 {#- Order lines with gross, discount, tax and net amounts in the order's currency and in EUR
-    at the order day's rate. Incremental: a run reprocesses each line whose own load, its
-    order's load or its rate's load differs from the version held (new lines, lines of updated
-    orders, lines of days whose rate changed or arrived), which is everything a full refresh
-    could compute differently. -#}
+    at the order day's rate. Incremental: a run reprocesses each line that a load since the last
+    run touched: the line itself, its order, or its order day's rate (which arrives or changes
+    after the order), which is everything a full refresh could compute differently. -#}
 with
 
 order_lines as (
@@ -32,7 +31,31 @@ fx_rates as (
 
 ),
 
-joined as (
+{%- if is_incremental() %}
+
+    touched_lines as (
+
+        {{ keys_loaded_since_last_run(ref('stg_shop__order_lines'), 'order_line_id') }}
+        union
+        select order_lines.order_line_id
+        from order_lines
+        inner join orders
+            on order_lines.order_id = orders.order_id
+        where {{ loaded_since_last_run('orders._loaded_at') }}
+        union
+        select held.order_line_id
+        from {{ this }} as held
+        inner join fx_rates
+            on
+                held.currency_code = fx_rates.currency_code
+                and held.order_date = fx_rates.rate_date
+        where {{ loaded_since_last_run('fx_rates._loaded_at') }}
+
+    ),
+
+{%- endif %}
+
+changed as (
 
     select
         order_lines.*,
@@ -41,7 +64,12 @@ joined as (
         cast(orders.ordered_at as date) as order_date,
         orders._dlt_load_id as order_load_id,
         fx_rates.rate_per_eur as fx_rate_per_eur,
-        fx_rates._dlt_load_id as fx_load_id
+        fx_rates._dlt_load_id as fx_load_id,
+        greatest(
+            order_lines._loaded_at,
+            orders._loaded_at,
+            coalesce(fx_rates._loaded_at, orders._loaded_at)
+        ) as newest_loaded_at
 
     from order_lines
     inner join orders
@@ -50,14 +78,12 @@ joined as (
         on
             orders.currency_code = fx_rates.currency_code
             and cast(orders.ordered_at as date) = fx_rates.rate_date
-
-),
-
-changed as (
-
-    {{ new_or_changed_rows(
-        'joined', 'order_line_id', ['_dlt_load_id', 'order_load_id', 'fx_load_id']
-    ) }}
+    {%- if is_incremental() %}
+        where
+            order_lines.order_line_id in (
+                select touched_lines.order_line_id from touched_lines
+            )
+    {%- endif %}
 
 ),
 
@@ -91,10 +117,12 @@ final as (
         ordered_at,
         created_at,
         updated_at,
-        -- the loads of the line, its order and its rate, which an incremental run compares
+        -- the loads of the line, its order and its rate
         _dlt_load_id,
         order_load_id,
-        fx_load_id
+        fx_load_id,
+        newest_loaded_at as _loaded_at,
+        {{ dbt_invocation_id() }} as _dbt_invocation_id
 
     from changed
 

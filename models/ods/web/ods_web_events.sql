@@ -9,13 +9,21 @@
 
 {#- Web events without personal data: the user agent is reduced to a device type. Events of
     a type the export does not document are kept, flagged (is_unknown_event_type).
-    Incremental: a run inserts the events whose load it does not hold yet, so late events land
-    whenever their file arrives. -#}
+    The export sends some events twice, in the same file or a later one: this is where they
+    become one row per event_id, the latest load's. Incremental: a run takes every delivery of
+    each event that a load since the last run brought, so late and repeated events land whenever
+    their file arrives. -#}
 with
 
 events as (
 
-    select * from {{ ref('stg_web__events') }}
+    {{ rows_of_keys_loaded_since_last_run(ref('stg_web__events'), 'event_id') }}
+
+),
+
+deduplicated as (
+
+    {{ deduplicate('events', 'event_id', '_dlt_load_id desc') }}
 
 ),
 
@@ -53,16 +61,12 @@ transformed as (
         -- dates and timestamps
         cast(occurred_at as date) as event_date,
         occurred_at,
-        _dlt_load_id
+        _dlt_load_id,
+        _loaded_at,
+        {{ dbt_invocation_id() }} as _dbt_invocation_id
 
-    from events
-
-),
-
-final as (
-
-    {{ new_or_changed_rows('transformed', 'event_id', ['_dlt_load_id']) }}
+    from deduplicated
 
 )
 
-select * from final
+select * from transformed

@@ -1,13 +1,18 @@
-{{ config(
-    materialized='incremental', unique_key='anonymous_id', incremental_strategy='delete+insert'
-) }}
+{{
+    config(
+        materialized='incremental',
+        unique_key='anonymous_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
 
 {#- Web sessions: a visitor's events of the known types (one of a type nobody documented stays
     in ods_web_events) split where 30 minutes (var session_timeout_minutes) pass without one, or
     where one arrives through a UTM source other than the session's own (events without UTM
     parameters keep it). The channel comes from the first event. Incremental: a late event can
-    merge or split sessions, so a run recomputes every session of each visitor whose events
-    differ (in number or newest load) from those its held sessions came from, and deletes those. -#}
+    merge or split sessions, so a run recomputes every session of each visitor with an event
+    loaded since the last run, and deletes the sessions held for them. -#}
 with
 
 events as (
@@ -23,39 +28,13 @@ utm_channel_mapping as (
 
 ),
 
-visitor_versions as (
-
-    select
-        anonymous_id,
-        count(*) as event_count,
-        max(_dlt_load_id) as _dlt_load_id
-
-    from events
-    group by anonymous_id
-
-),
-
 changed_visitors as (
 
-    select visitor_versions.anonymous_id
-    from visitor_versions
-    {% if is_incremental() -%}
-        -- events are only added or replaced by a newer load's version, so a visitor whose event
-        -- count and newest load match what the held sessions were computed from is unchanged
-        left join (
-            select
-                anonymous_id,
-                sum(event_count) as event_count,
-                max(_dlt_load_id) as _dlt_load_id
-            from {{ this }}
-            group by anonymous_id
-        ) as processed
-            on visitor_versions.anonymous_id = processed.anonymous_id
-        where
-            processed.anonymous_id is null
-            or visitor_versions.event_count != processed.event_count
-            or visitor_versions._dlt_load_id != processed._dlt_load_id
-    {%- endif %}
+    -- a late or repeated event can merge or split a visitor's sessions: each visitor with an
+    -- event that a load since the last run brought has all their sessions recomputed
+    select distinct anonymous_id
+    from events
+    where {{ loaded_since_last_run() }}
 
 ),
 
@@ -190,7 +169,8 @@ session_activity as (
         sum(case when event_type = 'order_completed' then 1 else 0 end)
             as order_completed_count,
         max(occurred_at) as ended_at,
-        max(_dlt_load_id) as _dlt_load_id
+        max(_dlt_load_id) as _dlt_load_id,
+        max(_loaded_at) as _loaded_at
 
     from numbered
     group by anonymous_id, session_number
@@ -233,7 +213,9 @@ final as (
         cast(session_starts.started_at as date) as session_date,
         session_starts.started_at,
         session_activity.ended_at,
-        session_activity._dlt_load_id
+        session_activity._dlt_load_id,
+        session_activity._loaded_at,
+        {{ dbt_invocation_id() }} as _dbt_invocation_id
 
     from session_starts
     inner join session_activity

@@ -15,7 +15,8 @@ renamed as (
         lower(trim(cast(status as varchar))) as ad_group_status,
         lower(trim(cast(bid_strategy as varchar))) as bid_strategy,
         {{ to_utc_timestamp('updated_at') }} as updated_at,
-        _dlt_load_id
+        _dlt_load_id,
+        _loaded_at
 
     from source
 

@@ -22,7 +22,8 @@ renamed as (
         cast(start_date as date) as start_date,
         cast(end_date as date) as end_date,
         {{ to_utc_timestamp('updated_at') }} as updated_at,
-        _dlt_load_id
+        _dlt_load_id,
+        _loaded_at
 
     from source
 

@@ -16,7 +16,8 @@ renamed as (
         cast(platform_conversions as bigint) as platform_conversions,
         {{ money('spend') }} as spend,
         cast(report_date as date) as report_date,
-        _dlt_load_id
+        _dlt_load_id,
+        _loaded_at
 
     from source
 

@@ -15,16 +15,11 @@ renamed as (
         cast(reserved_qty as integer) as reserved_qty,
         cast(inbound_qty as integer) as inbound_qty,
         cast(snapshot_date as date) as snapshot_date,
-        _dlt_load_id
+        _dlt_load_id,
+        _loaded_at
 
     from source
 
-),
-
-deduplicated as (
-
-    {{ deduplicate('renamed', 'snapshot_date, warehouse_code, sku', '_dlt_load_id desc') }}
-
 )
 
-select * from deduplicated
+select * from renamed

@@ -29,17 +29,11 @@ renamed as (
         ) }} as shipping_cost_source_column,
         -- timestamps
         {{ to_utc_timestamp('shipped_at') }} as shipped_at,
-        _dlt_load_id
+        _dlt_load_id,
+        _loaded_at
 
     from source
 
-),
-
-deduplicated as (
-
-    -- a re-delivered manifest corrects earlier rows: the latest load wins
-    {{ deduplicate('renamed', 'shipment_id', '_dlt_load_id desc') }}
-
 )
 
-select * from deduplicated
+select * from renamed

@@ -16,7 +16,8 @@ renamed as (
         trim(cast(location as varchar)) as event_location,
         upper(trim(cast(country_code as varchar))) as country_code,
         {{ to_utc_timestamp('event_at') }} as event_at,
-        _dlt_load_id
+        _dlt_load_id,
+        _loaded_at
 
     from source
 
@@ -30,12 +31,6 @@ flagged as (
 
     from renamed
 
-),
-
-deduplicated as (
-
-    {{ deduplicate('flagged', 'tracking_event_id', '_dlt_load_id desc') }}
-
 )
 
-select * from deduplicated
+select * from flagged

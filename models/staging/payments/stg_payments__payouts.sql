@@ -18,7 +18,8 @@ renamed as (
         cast(arrival_date as date) as arrival_date,
         {{ epoch_to_utc_timestamp('created') }} as created_at,
         {{ epoch_to_utc_timestamp('updated') }} as updated_at,
-        _dlt_load_id
+        _dlt_load_id,
+        _loaded_at
 
     from source
 

@@ -17,7 +17,8 @@ renamed as (
         {{ minor_units_to_amount('amount') }} as amount,
         {{ epoch_to_utc_timestamp('created') }} as created_at,
         {{ epoch_to_utc_timestamp('updated') }} as updated_at,
-        _dlt_load_id
+        _dlt_load_id,
+        _loaded_at
 
     from source
 

@@ -20,7 +20,8 @@ renamed as (
         cast(marketing_consent as integer) = 1 as has_marketing_consent,
         {{ to_utc_timestamp('created_at') }} as created_at,
         {{ to_utc_timestamp('updated_at') }} as updated_at,
-        _dlt_load_id
+        _dlt_load_id,
+        _loaded_at
 
     from source
 

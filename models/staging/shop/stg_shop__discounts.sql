@@ -17,7 +17,8 @@ renamed as (
         cast(valid_to as date) as valid_to_date,
         {{ to_utc_timestamp('created_at') }} as created_at,
         {{ to_utc_timestamp('updated_at') }} as updated_at,
-        _dlt_load_id
+        _dlt_load_id,
+        _loaded_at
 
     from source
 

@@ -13,7 +13,8 @@ renamed as (
         cast(order_id as bigint) as order_id,
         lower(trim(cast(status as varchar))) as order_status,
         {{ to_utc_timestamp('changed_at') }} as changed_at,
-        _dlt_load_id
+        _dlt_load_id,
+        _loaded_at
 
     from source
 

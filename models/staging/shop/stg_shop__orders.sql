@@ -28,7 +28,8 @@ renamed as (
         -- timestamps
         {{ to_utc_timestamp('ordered_at') }} as ordered_at,
         {{ to_utc_timestamp('updated_at') }} as updated_at,
-        _dlt_load_id
+        _dlt_load_id,
+        _loaded_at
 
     from source
 

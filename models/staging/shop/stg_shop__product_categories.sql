@@ -13,7 +13,8 @@ renamed as (
         trim(cast(category_name as varchar)) as category_name,
         lower(trim(cast(department as varchar))) as department,
         {{ to_utc_timestamp('updated_at') }} as updated_at,
-        _dlt_load_id
+        _dlt_load_id,
+        _loaded_at
 
     from source
 

@@ -19,7 +19,8 @@ renamed as (
         cast(weight_kg as numeric(10, 3)) as weight_kg,
         {{ to_utc_timestamp('created_at') }} as created_at,
         {{ to_utc_timestamp('updated_at') }} as updated_at,
-        _dlt_load_id
+        _dlt_load_id,
+        _loaded_at
 
     from source
 

@@ -26,7 +26,8 @@ renamed as (
         upper(trim(cast(country_code as varchar))) as country_code,
         -- timestamps
         {{ to_utc_timestamp('occurred_at') }} as occurred_at,
-        _dlt_load_id
+        _dlt_load_id,
+        _loaded_at
 
     from source
 
@@ -42,13 +43,6 @@ flagged as (
 
     from renamed
 
-),
-
-deduplicated as (
-
-    -- the export sends some events twice: one row per event_id
-    {{ deduplicate('flagged', 'event_id', '_dlt_load_id desc') }}
-
 )
 
-select * from deduplicated
+select * from flagged

@@ -1,0 +1,63 @@
+{#- How an incremental model finds what a run must (re)process: the loads completed since the
+    newest load it holds. `_loaded_at` is the time dlt marked a row's load complete
+    (`_dlt_loads.inserted_at`, see completed_loads), so a load resumed after a failure counts as
+    new when it finally completes, although its load id (the time it started) is older. -#}
+
+{#- The completion time of the newest load this model holds; before any, the beginning of time.
+    In a full refresh or a first run nothing is held and every row is new; so it is when the
+    held table predates `_loaded_at` (on_schema_change='append_new_columns' then adds it). -#}
+{% macro last_loaded_at() -%}
+    {%- set held_columns = [] -%}
+    {%- if execute and is_incremental() -%}
+        {%- for column in adapter.get_columns_in_relation(this) -%}
+            {%- do held_columns.append(column.name | lower) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if '_loaded_at' in held_columns -%}
+        (select coalesce(max(held._loaded_at), {{ beginning_of_time() }}) from {{ this }} as held)
+    {%- else -%}
+        {{ beginning_of_time() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A condition true on the rows of loads completed after this model's watermark; in a full
+    refresh or first run, on every row. -#}
+{% macro loaded_since_last_run(column='_loaded_at') -%}
+    {%- if is_incremental() -%}
+        {{ column }} > {{ last_loaded_at() }}
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The values of `key` (a column or a comma-separated list) on the rows of `relation` that
+    loads completed since the last run brought. -#}
+{% macro keys_loaded_since_last_run(relation, key) -%}
+    select {{ key }}
+    from {{ relation }}
+    where {{ loaded_since_last_run() }}
+{%- endmacro %}
+
+{#- Every row of `relation` whose `key` a load since the last run touched: all versions of each
+    touched key, old and new, so that deduplicating them gives what a full refresh gives for
+    that key. The filter sits below the deduplication, where the warehouse can push it into the
+    scan; a view that deduplicated first would have to rank every row ever loaded. -#}
+{% macro rows_of_keys_loaded_since_last_run(relation, key) -%}
+    select *
+    from {{ relation }}
+    {%- if is_incremental() %}
+        where ({{ key }}) in ({{ keys_loaded_since_last_run(relation, key) }})
+    {%- endif %}
+{%- endmacro %}
+
+{#- The id of this dbt invocation, which incremental models write on every row they (re)write
+    as `_dbt_invocation_id`. -#}
+{% macro dbt_invocation_id() -%}
+    cast({{ dbt.string_literal(invocation_id) }} as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{#- True on the rows this dbt invocation wrote: the data tests of an incremental model check
+    those on a daily run (macro get_where_subquery), every row in a full run. -#}
+{% macro written_by_this_run() -%}
+    _dbt_invocation_id = '{{ invocation_id }}'
+{%- endmacro %}
