@@ -3,27 +3,39 @@
     visitors they logged in as. Personal data stay in staging. -#}
 with
 
-customers as (
+customer_deliveries as (
 
     select * from {{ ref('stg_shop__customers') }}
 
 ),
 
-addresses as (
+address_deliveries as (
 
     select * from {{ ref('stg_shop__addresses') }}
 
 ),
 
-charges as (
+payments as (
 
-    select * from {{ ref('stg_payments__charges') }}
+    select * from {{ ref('ods_payments') }}
 
 ),
 
 web_identities as (
 
     select * from {{ ref('ods_web_identities') }}
+
+),
+
+customers as (
+
+    {{ deduplicate('customer_deliveries', 'customer_id', 'updated_at desc, _dlt_load_id desc') }}
+
+),
+
+addresses as (
+
+    {{ deduplicate('address_deliveries', 'address_id', 'updated_at desc, _dlt_load_id desc') }}
 
 ),
 
@@ -61,7 +73,7 @@ payment_profiles as (
         count(*) as charge_count,
         min(created_at) as first_charged_at
 
-    from charges
+    from payments
     group by customer_email_hash
 
 ),

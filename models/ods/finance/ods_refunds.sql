@@ -1,7 +1,7 @@
 {#- Refunds with the charge and order they refund and their EUR amount at the day's rate. -#}
 with
 
-refunds as (
+refund_deliveries as (
 
     select * from {{ ref('stg_payments__refunds') }}
 
@@ -16,6 +16,13 @@ payments as (
 fx_rates as (
 
     select * from {{ ref('ods_fx_rates_daily') }}
+
+),
+
+refunds as (
+
+    -- a refund re-sent on a later page appears twice: keep its latest state
+    {{ deduplicate('refund_deliveries', 'refund_id', 'updated_at desc, _dlt_load_id desc') }}
 
 ),
 

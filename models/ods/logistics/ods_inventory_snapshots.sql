@@ -21,7 +21,7 @@ inventory as (
 
 products as (
 
-    select * from {{ ref('stg_shop__products') }}
+    select * from {{ ref('ods_products') }}
 
 ),
 
@@ -31,7 +31,7 @@ relinked_skus as (
     select products.sku
     from products
     where
-        products.{{ loaded_since_last_run() }}
+        {{ loaded_since_last_run('products._loaded_at') }}
         {%- if is_incremental() %}
             and not exists (
                 select 1
