@@ -1,39 +1,53 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='order_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
+
 {#- Order headers, integrated: payment status from the processor's charges and refunds,
     fulfilment status from the 3PL's shipments and tracking, amounts in the order's currency
-    and in EUR at the order day's rate, and the masked shipping destination. -#}
+    and in EUR at the order day's rate, and the masked shipping destination.
+    Incremental: a run recomputes each order that a load since the last run touched: the
+    order, one of its charges, refunds or shipments, or its order day's rate. The shop
+    replaces its addresses and discount codes whole on every load, so their load times say
+    nothing: an order is recomputed when its held destination or discount code differs from
+    what the current address and code give. -#}
 with
 
-orders as (
+all_orders as (
 
-    select * from {{ ref('stg_shop__orders') }}
+    select * from {{ ref('int_orders_deduplicated') }}
 
 ),
 
-addresses as (
+address_deliveries as (
 
     select * from {{ ref('stg_shop__addresses') }}
 
 ),
 
-discounts as (
+discount_deliveries as (
 
     select * from {{ ref('stg_shop__discounts') }}
 
 ),
 
-payments as (
+all_payments as (
 
     select * from {{ ref('ods_payments') }}
 
 ),
 
-refunds as (
+all_refunds as (
 
     select * from {{ ref('ods_refunds') }}
 
 ),
 
-shipments as (
+all_shipments as (
 
     select * from {{ ref('ods_shipments') }}
 
@@ -45,6 +59,122 @@ fx_rates as (
 
 ),
 
+addresses as (
+
+    {{ deduplicate('address_deliveries', 'address_id', 'updated_at desc, _dlt_load_id desc') }}
+
+),
+
+discounts as (
+
+    {{ deduplicate('discount_deliveries', 'discount_id', 'updated_at desc, _dlt_load_id desc') }}
+
+),
+
+{%- if is_incremental() %}
+
+-- where each held order ships to now: its address's, else its shipments' destination
+current_destinations as (
+
+    select
+        all_orders.order_id,
+        coalesce(
+            addresses.country_code, min(all_shipments.destination_country_code)
+        ) as shipping_country_code,
+        coalesce(
+            {{ postcode_prefix('addresses.postcode') }},
+            min(all_shipments.destination_postcode_prefix)
+        ) as shipping_postcode_prefix
+
+    from all_orders
+    left join addresses
+        on all_orders.shipping_address_id = addresses.address_id
+    left join all_shipments
+        on all_orders.order_id = all_shipments.order_id
+    group by all_orders.order_id, addresses.country_code, addresses.postcode
+
+),
+
+touched_orders as (
+
+    {{ keys_loaded_since_last_run(ref('int_orders_deduplicated'), 'order_id') }}
+    union
+    select all_payments.order_id
+    from all_payments
+    where {{ loaded_since_last_run('all_payments._loaded_at') }}
+    union
+    select all_refunds.order_id
+    from all_refunds
+    where {{ loaded_since_last_run('all_refunds._loaded_at') }}
+    union
+    select all_shipments.order_id
+    from all_shipments
+    where {{ loaded_since_last_run('all_shipments._loaded_at') }}
+    union
+    select held.order_id
+    from {{ this }} as held
+    inner join fx_rates
+        on
+            held.currency_code = fx_rates.currency_code
+            and held.order_date = fx_rates.rate_date
+    where {{ loaded_since_last_run('fx_rates._loaded_at') }}
+    union
+    select held.order_id
+    from {{ this }} as held
+    left join discounts
+        on held.discount_id = discounts.discount_id
+    where
+        held.discount_id is not null
+        and held.discount_code is distinct from discounts.discount_code
+    union
+    select held.order_id
+    from {{ this }} as held
+    inner join current_destinations
+        on held.order_id = current_destinations.order_id
+    where
+        held.shipping_country_code
+        is distinct from current_destinations.shipping_country_code
+        or held.shipping_postcode_prefix
+        is distinct from current_destinations.shipping_postcode_prefix
+
+),
+
+{%- endif %}
+
+orders as (
+
+    select *
+    from all_orders
+    {%- if is_incremental() %}
+        where all_orders.order_id in (select touched_orders.order_id from touched_orders)
+    {%- endif %}
+
+),
+
+payments as (
+
+    select *
+    from all_payments
+    where order_id in (select orders.order_id from orders)
+
+),
+
+refunds as (
+
+    select *
+    from all_refunds
+    where order_id in (select orders.order_id from orders)
+
+),
+
+shipments as (
+
+    select *
+    from all_shipments
+    where order_id in (select orders.order_id from orders)
+
+),
+
 payment_summary as (
 
     select
@@ -52,7 +182,8 @@ payment_summary as (
         count(*) as charge_count,
         sum(case when is_succeeded then amount else 0 end) as paid_amount,
         sum(case when payment_status = 'pending' then 1 else 0 end) as pending_charge_count,
-        min(case when is_succeeded then created_at end) as paid_at
+        min(case when is_succeeded then created_at end) as paid_at,
+        max(_loaded_at) as _loaded_at
 
     from payments
     where order_id is not null
@@ -64,7 +195,8 @@ refund_summary as (
 
     select
         order_id,
-        sum(case when is_succeeded then amount else 0 end) as refunded_amount
+        sum(case when is_succeeded then amount else 0 end) as refunded_amount,
+        max(_loaded_at) as _loaded_at
 
     from refunds
     where order_id is not null
@@ -84,7 +216,8 @@ shipment_summary as (
         max(delivered_at) as delivered_at,
         -- where the order went, for orders whose customer (and address) was erased
         min(destination_country_code) as destination_country_code,
-        min(destination_postcode_prefix) as destination_postcode_prefix
+        min(destination_postcode_prefix) as destination_postcode_prefix,
+        max(_loaded_at) as _loaded_at
 
     from shipments
     where order_id is not null
@@ -100,6 +233,16 @@ joined as (
         addresses.country_code as address_country_code,
         {{ postcode_prefix('addresses.postcode') }} as address_postcode_prefix,
         fx_rates.rate_per_eur as fx_rate_per_eur,
+        -- the newest load among the order's, its charges', refunds', shipments' and rate's;
+        -- addresses and discount codes are reloaded whole every day, so theirs would say
+        -- nothing
+        greatest(
+            orders._loaded_at,
+            coalesce(payment_summary._loaded_at, orders._loaded_at),
+            coalesce(refund_summary._loaded_at, orders._loaded_at),
+            coalesce(shipment_summary._loaded_at, orders._loaded_at),
+            coalesce(fx_rates._loaded_at, orders._loaded_at)
+        ) as newest_loaded_at,
         coalesce(payment_summary.charge_count, 0) as charge_count,
         coalesce(payment_summary.paid_amount, 0) as paid_amount,
         coalesce(payment_summary.pending_charge_count, 0) as pending_charge_count,
@@ -190,7 +333,10 @@ final as (
         paid_at,
         shipped_at,
         delivered_at,
-        updated_at
+        updated_at,
+        _dlt_load_id,
+        newest_loaded_at as _loaded_at,
+        {{ dbt_invocation_id() }} as _dbt_invocation_id
 
     from joined
 
