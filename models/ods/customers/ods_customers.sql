@@ -51,7 +51,8 @@ shipping_addresses as (
             "'|'", "coalesce(postcode, '')", "'|'", "coalesce(country_code, '')",
         ])) }} as address_hash,
         is_default,
-        updated_at
+        updated_at,
+        _loaded_at
 
     from addresses
     where address_type = 'shipping'
@@ -110,7 +111,13 @@ final as (
             when default_shipping_addresses.updated_at > customers.updated_at
                 then default_shipping_addresses.updated_at
             else customers.updated_at
-        end as updated_at
+        end as updated_at,
+        -- the newest load among the customer's and the address's; customers_snapshot keeps
+        -- it on the versions it inserts, which dates each version's arrival for the facts
+        greatest(
+            customers._loaded_at,
+            coalesce(default_shipping_addresses._loaded_at, customers._loaded_at)
+        ) as _loaded_at
 
     from customers
     left join default_shipping_addresses
