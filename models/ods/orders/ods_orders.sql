@@ -9,29 +9,15 @@
 
 {#- Order headers, integrated: payment status from the processor's charges and refunds,
     fulfilment status from the 3PL's shipments and tracking, amounts in the order's currency
-    and in EUR at the order day's rate, and the masked shipping destination.
-    Incremental: a run recomputes each order that a load since the last run touched: the
-    order, one of its charges, refunds or shipments, or its order day's rate. The shop
-    replaces its addresses and discount codes whole on every load, so their load times say
-    nothing: an order is recomputed when its held destination or discount code differs from
-    what the current address and code give. -#}
+    and in EUR at the order day's rate, and the masked shipping destination. Incremental: a
+    run recomputes each order that a load since the last run touched (the order, one of its
+    charges, refunds or shipments, its day's rate) or whose held destination or discount code
+    differs from int_order_shipping_and_discount's (addresses and codes are reloaded whole). -#}
 with
 
-all_orders as (
+shipping_and_discount as (
 
-    select * from {{ ref('int_orders_deduplicated') }}
-
-),
-
-address_deliveries as (
-
-    select * from {{ ref('stg_shop__addresses') }}
-
-),
-
-discount_deliveries as (
-
-    select * from {{ ref('stg_shop__discounts') }}
+    select * from {{ ref('int_order_shipping_and_discount') }}
 
 ),
 
@@ -59,57 +45,17 @@ fx_rates as (
 
 ),
 
-addresses as (
-
-    {{ deduplicate('address_deliveries', 'address_id', 'updated_at desc, _dlt_load_id desc') }}
-
-),
-
-discounts as (
-
-    {{ deduplicate('discount_deliveries', 'discount_id', 'updated_at desc, _dlt_load_id desc') }}
-
-),
-
 {%- if is_incremental() %}
-
--- where each held order ships to now: its address's, else its shipments' destination
-current_destinations as (
-
-    select
-        all_orders.order_id,
-        coalesce(
-            addresses.country_code, min(all_shipments.destination_country_code)
-        ) as shipping_country_code,
-        coalesce(
-            {{ postcode_prefix('addresses.postcode') }},
-            min(all_shipments.destination_postcode_prefix)
-        ) as shipping_postcode_prefix
-
-    from all_orders
-    left join addresses
-        on all_orders.shipping_address_id = addresses.address_id
-    left join all_shipments
-        on all_orders.order_id = all_shipments.order_id
-    group by all_orders.order_id, addresses.country_code, addresses.postcode
-
-),
 
 touched_orders as (
 
     {{ keys_loaded_since_last_run(ref('int_orders_deduplicated'), 'order_id') }}
     union
-    select all_payments.order_id
-    from all_payments
-    where {{ loaded_since_last_run('all_payments._loaded_at') }}
+    {{ keys_loaded_since_last_run(ref('ods_payments'), 'order_id') }}
     union
-    select all_refunds.order_id
-    from all_refunds
-    where {{ loaded_since_last_run('all_refunds._loaded_at') }}
+    {{ keys_loaded_since_last_run(ref('ods_refunds'), 'order_id') }}
     union
-    select all_shipments.order_id
-    from all_shipments
-    where {{ loaded_since_last_run('all_shipments._loaded_at') }}
+    {{ keys_loaded_since_last_run(ref('ods_shipments'), 'order_id') }}
     union
     select held.order_id
     from {{ this }} as held
@@ -121,21 +67,14 @@ touched_orders as (
     union
     select held.order_id
     from {{ this }} as held
-    left join discounts
-        on held.discount_id = discounts.discount_id
+    inner join shipping_and_discount
+        on held.order_id = shipping_and_discount.order_id
     where
-        held.discount_id is not null
-        and held.discount_code is distinct from discounts.discount_code
-    union
-    select held.order_id
-    from {{ this }} as held
-    inner join current_destinations
-        on held.order_id = current_destinations.order_id
-    where
-        held.shipping_country_code
-        is distinct from current_destinations.shipping_country_code
+        held.discount_code is distinct from shipping_and_discount.discount_code
+        or held.shipping_country_code
+        is distinct from shipping_and_discount.shipping_country_code
         or held.shipping_postcode_prefix
-        is distinct from current_destinations.shipping_postcode_prefix
+        is distinct from shipping_and_discount.shipping_postcode_prefix
 
 ),
 
@@ -143,35 +82,10 @@ touched_orders as (
 
 orders as (
 
-    select *
-    from all_orders
+    select * from {{ ref('int_orders_deduplicated') }}
     {%- if is_incremental() %}
-        where all_orders.order_id in (select touched_orders.order_id from touched_orders)
+        where order_id in (select touched_orders.order_id from touched_orders)
     {%- endif %}
-
-),
-
-payments as (
-
-    select *
-    from all_payments
-    where order_id in (select orders.order_id from orders)
-
-),
-
-refunds as (
-
-    select *
-    from all_refunds
-    where order_id in (select orders.order_id from orders)
-
-),
-
-shipments as (
-
-    select *
-    from all_shipments
-    where order_id in (select orders.order_id from orders)
 
 ),
 
@@ -185,8 +99,8 @@ payment_summary as (
         min(case when is_succeeded then created_at end) as paid_at,
         max(_loaded_at) as _loaded_at
 
-    from payments
-    where order_id is not null
+    from all_payments
+    where order_id in (select orders.order_id from orders)
     group by order_id
 
 ),
@@ -198,8 +112,8 @@ refund_summary as (
         sum(case when is_succeeded then amount else 0 end) as refunded_amount,
         max(_loaded_at) as _loaded_at
 
-    from refunds
-    where order_id is not null
+    from all_refunds
+    where order_id in (select orders.order_id from orders)
     group by order_id
 
 ),
@@ -214,13 +128,10 @@ shipment_summary as (
         sum(case when has_exception then 1 else 0 end) as exception_count,
         min(shipped_at) as shipped_at,
         max(delivered_at) as delivered_at,
-        -- where the order went, for orders whose customer (and address) was erased
-        min(destination_country_code) as destination_country_code,
-        min(destination_postcode_prefix) as destination_postcode_prefix,
         max(_loaded_at) as _loaded_at
 
-    from shipments
-    where order_id is not null
+    from all_shipments
+    where order_id in (select orders.order_id from orders)
     group by order_id
 
 ),
@@ -229,13 +140,11 @@ joined as (
 
     select
         orders.*,
-        discounts.discount_code,
-        addresses.country_code as address_country_code,
-        {{ postcode_prefix('addresses.postcode') }} as address_postcode_prefix,
+        shipping_and_discount.discount_code,
+        shipping_and_discount.shipping_country_code,
+        shipping_and_discount.shipping_postcode_prefix,
         fx_rates.rate_per_eur as fx_rate_per_eur,
-        -- the newest load among the order's, its charges', refunds', shipments' and rate's;
-        -- addresses and discount codes are reloaded whole every day, so theirs would say
-        -- nothing
+        -- the newest load among the order's, its charges', refunds', shipments', rate's
         greatest(
             orders._loaded_at,
             coalesce(payment_summary._loaded_at, orders._loaded_at),
@@ -253,15 +162,11 @@ joined as (
         coalesce(shipment_summary.returned_count, 0) as returned_count,
         coalesce(shipment_summary.exception_count, 0) as exception_count,
         shipment_summary.shipped_at,
-        shipment_summary.delivered_at,
-        shipment_summary.destination_country_code,
-        shipment_summary.destination_postcode_prefix
+        shipment_summary.delivered_at
 
     from orders
-    left join addresses
-        on orders.shipping_address_id = addresses.address_id
-    left join discounts
-        on orders.discount_id = discounts.discount_id
+    left join shipping_and_discount
+        on orders.order_id = shipping_and_discount.order_id
     left join payment_summary
         on orders.order_id = payment_summary.order_id
     left join refund_summary
@@ -301,9 +206,8 @@ final as (
             when exception_count > 0 then 'exception'
             else 'shipped'
         end as fulfilment_status,
-        coalesce(address_country_code, destination_country_code) as shipping_country_code,
-        coalesce(address_postcode_prefix, destination_postcode_prefix)
-            as shipping_postcode_prefix,
+        shipping_country_code,
+        shipping_postcode_prefix,
         -- amounts in the order's currency
         currency_code,
         subtotal_amount,
