@@ -25,13 +25,7 @@ renamed as (
 
     from source
 
-),
-
-deduplicated as (
-
-    {{ deduplicate('renamed', 'quarantine_id', '_dlt_load_id desc') }}
-
 )
 
-select * from deduplicated
+select * from renamed
 {%- endmacro %}

@@ -1,5 +1,19 @@
 -- Ad spend in the marketing mart equals the platforms' latest restated reports within a cent.
+-- Staging holds every restatement; the latest of each campaign and day counts, deduplicated
+-- here as the ODS does, so that the check does not rely on the models it checks.
 with
+
+report_deliveries as (
+
+    select * from {{ ref('stg_ads__daily_reports') }}
+
+),
+
+latest_reports as (
+
+    {{ deduplicate('report_deliveries', 'campaign_id, report_date', '_dlt_load_id desc') }}
+
+),
 
 mart as (
 
@@ -11,7 +25,7 @@ mart as (
 staging as (
 
     select sum(spend) as spend
-    from {{ ref('stg_ads__daily_reports') }}
+    from latest_reports
 
 )
 

@@ -1,5 +1,31 @@
 -- Charges and refunds in the finance marts equal the processor's per currency within a cent.
+-- Staging holds every delivery of a charge or refund; the latest state of each counts,
+-- deduplicated here as the ODS does, so that the check does not rely on the models it checks.
 with
+
+charge_deliveries as (
+
+    select * from {{ ref('stg_payments__charges') }}
+
+),
+
+refund_deliveries as (
+
+    select * from {{ ref('stg_payments__refunds') }}
+
+),
+
+charges as (
+
+    {{ deduplicate('charge_deliveries', 'charge_id', 'updated_at desc, _dlt_load_id desc') }}
+
+),
+
+refunds as (
+
+    {{ deduplicate('refund_deliveries', 'refund_id', 'updated_at desc, _dlt_load_id desc') }}
+
+),
 
 mart_payments as (
 
@@ -29,7 +55,7 @@ staging_charges as (
         'charges' as record_kind,
         currency_code,
         sum(amount) as amount
-    from {{ ref('stg_payments__charges') }}
+    from charges
     group by currency_code
 
 ),
@@ -40,7 +66,7 @@ staging_refunds as (
         'refunds' as record_kind,
         currency_code,
         sum(amount) as amount
-    from {{ ref('stg_payments__refunds') }}
+    from refunds
     group by currency_code
 
 ),

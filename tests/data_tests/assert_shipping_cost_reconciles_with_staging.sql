@@ -1,6 +1,19 @@
 -- Shipping cost in fct_shipments equals the 3PL's manifests per currency within a cent,
--- including files that called the column freight_cost.
+-- including files that called the column freight_cost. Staging holds every delivered
+-- manifest; the latest delivery of each shipment counts, deduplicated here as the ODS does.
 with
+
+shipment_deliveries as (
+
+    select * from {{ ref('stg_logistics__shipments') }}
+
+),
+
+latest_shipments as (
+
+    {{ deduplicate('shipment_deliveries', 'shipment_id', '_dlt_load_id desc') }}
+
+),
 
 mart as (
 
@@ -17,7 +30,7 @@ staging as (
     select
         currency_code,
         sum(shipping_cost) as shipping_cost
-    from {{ ref('stg_logistics__shipments') }}
+    from latest_shipments
     group by currency_code
 
 )

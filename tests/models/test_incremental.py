@@ -83,7 +83,7 @@ def test_daily_run_tests_only_the_rows_it_wrote(
     table_test = next(
         node
         for node in results["results"]
-        if node["unique_id"].startswith("test.larkspur.unique_ods_orders_order_id")
+        if node["unique_id"].startswith("test.larkspur.unique_ods_customers_customer_id")
     )
     assert INVOCATION_COLUMN not in table_test["compiled_code"]
 

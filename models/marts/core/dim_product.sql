@@ -9,7 +9,7 @@ products_snapshot as (
 
 ),
 
-categories as (
+category_deliveries as (
 
     select * from {{ ref('stg_shop__product_categories') }}
 
@@ -18,6 +18,13 @@ categories as (
 revenue_categories as (
 
     select * from {{ ref('revenue_categories') }}
+
+),
+
+categories as (
+
+    -- the categories are re-read in every load: the latest version of each
+    {{ deduplicate('category_deliveries', 'category_id', 'updated_at desc, _dlt_load_id desc') }}
 
 ),
 

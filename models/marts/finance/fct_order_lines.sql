@@ -1,8 +1,24 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='order_line_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
+
 {#- Grain: one order line. Quantities and amounts in the order's currency and in EUR, with
-    the customer and product versions that were valid when the order was placed. -#}
+    the customer and product versions that were valid when the order was placed.
+    Incremental: a run recomputes the lines that a load since the last run touched, the lines
+    of every order this run rewrote in ods_orders (a new shipping address changes the
+    geography without a load of its own), and the lines of the customers and products whose
+    versions changed since. -#}
+-- the snapshots are read only in incremental runs, to find whose versions changed
+-- depends_on: {{ ref('customers_snapshot') }}
+-- depends_on: {{ ref('products_snapshot') }}
 with
 
-order_lines as (
+all_order_lines as (
 
     select * from {{ ref('ods_order_lines') }}
 
@@ -29,6 +45,46 @@ products as (
 geography as (
 
     select * from {{ ref('dim_geography') }}
+
+),
+
+{%- if is_incremental() %}
+
+touched_orders as (
+
+    select orders.order_id
+    from orders
+    where
+        {{ loaded_since_last_run('orders._loaded_at') }}
+        or orders.{{ written_by_this_run() }}
+        or orders.customer_id in (
+            {{ scd2_keys_changed_since_last_run(
+                ref('customers_snapshot'), ref('dim_customer'), 'customer_id'
+            ) }}
+        )
+
+),
+
+changed_products as (
+
+    {{ scd2_keys_changed_since_last_run(
+        ref('products_snapshot'), ref('dim_product'), 'product_id'
+    ) }}
+
+),
+
+{%- endif %}
+
+order_lines as (
+
+    select *
+    from all_order_lines
+    {%- if is_incremental() %}
+        where
+            {{ loaded_since_last_run() }}
+            or order_id in (select touched_orders.order_id from touched_orders)
+            or product_id in (select changed_products.product_id from changed_products)
+    {%- endif %}
 
 ),
 
@@ -73,7 +129,10 @@ final as (
         cast(order_lines.has_product as boolean) as has_product,
         -- dates and timestamps
         cast(order_lines.order_date as date) as order_date,
-        cast(order_lines.ordered_at as timestamp) as ordered_at
+        cast(order_lines.ordered_at as timestamp) as ordered_at,
+        -- the newest load among the line's and its order's
+        cast(greatest(order_lines._loaded_at, orders._loaded_at) as timestamp) as _loaded_at,
+        {{ dbt_invocation_id() }} as _dbt_invocation_id
 
     from order_lines
     inner join orders

@@ -1,7 +1,21 @@
-{#- Grain: one charge (payment attempt), in its currency and in EUR. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='payment_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
+
+{#- Grain: one charge (payment attempt), in its currency and in EUR. Incremental: a run
+    recomputes the charges that a load since the last run touched and the charges of the
+    customers whose versions changed since (a new version takes over the charges made after
+    it starts). -#}
+-- customers_snapshot is read only in incremental runs, to find whose versions changed
+-- depends_on: {{ ref('customers_snapshot') }}
 with
 
-payments as (
+all_payments as (
 
     select * from {{ ref('ods_payments') }}
 
@@ -10,6 +24,22 @@ payments as (
 customers as (
 
     select * from {{ ref('dim_customer') }}
+
+),
+
+payments as (
+
+    select *
+    from all_payments
+    {%- if is_incremental() %}
+        where
+            {{ loaded_since_last_run() }}
+            or customer_id in (
+                {{ scd2_keys_changed_since_last_run(
+                    ref('customers_snapshot'), ref('dim_customer'), 'customer_id'
+                ) }}
+            )
+    {%- endif %}
 
 ),
 
@@ -33,7 +63,9 @@ final as (
         cast(payments.is_succeeded as boolean) as is_succeeded,
         cast(payments.is_unknown_status as boolean) as is_unknown_status,
         cast(payments.created_date as date) as payment_date,
-        cast(payments.created_at as timestamp) as created_at
+        cast(payments.created_at as timestamp) as created_at,
+        cast(payments._loaded_at as timestamp) as _loaded_at,
+        {{ dbt_invocation_id() }} as _dbt_invocation_id
 
     from payments
     left join customers

@@ -1,7 +1,20 @@
-{#- Grain: one refund, in its currency and in EUR. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='refund_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
+
+{#- Grain: one refund, in its currency and in EUR. Incremental: a run recomputes the refunds
+    that a load since the last run touched and the refunds of the customers whose versions
+    changed since. -#}
+-- customers_snapshot is read only in incremental runs, to find whose versions changed
+-- depends_on: {{ ref('customers_snapshot') }}
 with
 
-refunds as (
+all_refunds as (
 
     select * from {{ ref('ods_refunds') }}
 
@@ -10,6 +23,22 @@ refunds as (
 customers as (
 
     select * from {{ ref('dim_customer') }}
+
+),
+
+refunds as (
+
+    select *
+    from all_refunds
+    {%- if is_incremental() %}
+        where
+            {{ loaded_since_last_run() }}
+            or customer_id in (
+                {{ scd2_keys_changed_since_last_run(
+                    ref('customers_snapshot'), ref('dim_customer'), 'customer_id'
+                ) }}
+            )
+    {%- endif %}
 
 ),
 
@@ -33,7 +62,9 @@ final as (
         cast(refunds.is_succeeded as boolean) as is_succeeded,
         cast(refunds.is_unknown_reason as boolean) as is_unknown_reason,
         cast(refunds.created_date as date) as refund_date,
-        cast(refunds.created_at as timestamp) as created_at
+        cast(refunds.created_at as timestamp) as created_at,
+        cast(refunds._loaded_at as timestamp) as _loaded_at,
+        {{ dbt_invocation_id() }} as _dbt_invocation_id
 
     from refunds
     left join customers

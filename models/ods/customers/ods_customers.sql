@@ -3,27 +3,39 @@
     visitors they logged in as. Personal data stay in staging. -#}
 with
 
-customers as (
+customer_deliveries as (
 
     select * from {{ ref('stg_shop__customers') }}
 
 ),
 
-addresses as (
+address_deliveries as (
 
     select * from {{ ref('stg_shop__addresses') }}
 
 ),
 
-charges as (
+payments as (
 
-    select * from {{ ref('stg_payments__charges') }}
+    select * from {{ ref('ods_payments') }}
 
 ),
 
 web_identities as (
 
     select * from {{ ref('ods_web_identities') }}
+
+),
+
+customers as (
+
+    {{ deduplicate('customer_deliveries', 'customer_id', 'updated_at desc, _dlt_load_id desc') }}
+
+),
+
+addresses as (
+
+    {{ deduplicate('address_deliveries', 'address_id', 'updated_at desc, _dlt_load_id desc') }}
 
 ),
 
@@ -39,7 +51,8 @@ shipping_addresses as (
             "'|'", "coalesce(postcode, '')", "'|'", "coalesce(country_code, '')",
         ])) }} as address_hash,
         is_default,
-        updated_at
+        updated_at,
+        _loaded_at
 
     from addresses
     where address_type = 'shipping'
@@ -61,7 +74,7 @@ payment_profiles as (
         count(*) as charge_count,
         min(created_at) as first_charged_at
 
-    from charges
+    from payments
     group by customer_email_hash
 
 ),
@@ -98,7 +111,13 @@ final as (
             when default_shipping_addresses.updated_at > customers.updated_at
                 then default_shipping_addresses.updated_at
             else customers.updated_at
-        end as updated_at
+        end as updated_at,
+        -- the newest load among the customer's and the address's; customers_snapshot keeps
+        -- it on the versions it inserts, which dates each version's arrival for the facts
+        greatest(
+            customers._loaded_at,
+            coalesce(default_shipping_addresses._loaded_at, customers._loaded_at)
+        ) as _loaded_at
 
     from customers
     left join default_shipping_addresses

@@ -54,6 +54,13 @@ unioned as (
 
 ),
 
+deduplicated as (
+
+    -- a record the loader rejects again in a later load appears once per load: the latest
+    {{ deduplicate('unioned', 'source_system, quarantine_id', '_dlt_load_id desc') }}
+
+),
+
 final as (
 
     select
@@ -68,7 +75,7 @@ final as (
         source_location,
         _dlt_load_id
 
-    from unioned
+    from deduplicated
 
 )
 

@@ -3,7 +3,7 @@
     published rate take the first rate, so that no amount goes without a conversion. -#}
 with
 
-rates as (
+rate_deliveries as (
 
     select * from {{ ref('stg_fx__rates') }}
 
@@ -29,6 +29,13 @@ calendar_days as (
 
     select cast(date_day as date) as rate_date
     from calendar
+
+),
+
+rates as (
+
+    -- a rate re-sent by a later window appears once per delivery: the latest load's counts
+    {{ deduplicate('rate_deliveries', 'currency_code, rate_date', '_dlt_load_id desc') }}
 
 ),
 

@@ -1,7 +1,20 @@
-{#- Charges with the shop order they pay and their EUR amount at the day's rate. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='payment_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
+
+{#- Charges with the shop order they pay and their EUR amount at the day's rate; one row per
+    charge, its latest state (a charge re-sent on a later page appears twice in staging).
+    Incremental: a run recomputes each charge that a load since the last run touched: the
+    charge itself, the order its number finds (which may arrive after the charge) or its day's
+    rate. -#}
 with
 
-charges as (
+all_charges as (
 
     select * from {{ ref('stg_payments__charges') }}
 
@@ -9,13 +22,55 @@ charges as (
 
 orders as (
 
-    select * from {{ ref('stg_shop__orders') }}
+    select * from {{ ref('int_orders_deduplicated') }}
 
 ),
 
 fx_rates as (
 
     select * from {{ ref('ods_fx_rates_daily') }}
+
+),
+
+{%- if is_incremental() %}
+
+touched_charges as (
+
+    {{ keys_loaded_since_last_run(ref('stg_payments__charges'), 'charge_id') }}
+    union
+    select held.payment_id
+    from {{ this }} as held
+    inner join orders
+        on held.order_number = orders.order_number
+    where {{ loaded_since_last_run('orders._loaded_at') }}
+    union
+    select held.payment_id
+    from {{ this }} as held
+    inner join fx_rates
+        on
+            held.currency_code = fx_rates.currency_code
+            and held.created_date = fx_rates.rate_date
+    where {{ loaded_since_last_run('fx_rates._loaded_at') }}
+
+),
+
+{%- endif %}
+
+touched_charge_versions as (
+
+    select *
+    from all_charges
+    {%- if is_incremental() %}
+        where all_charges.charge_id in (select touched_charges.charge_id from touched_charges)
+    {%- endif %}
+
+),
+
+charges as (
+
+    {{ deduplicate(
+        'touched_charge_versions', 'charge_id', 'updated_at desc, _dlt_load_id desc'
+    ) }}
 
 ),
 
@@ -44,7 +99,15 @@ final as (
         -- dates and timestamps
         cast(charges.created_at as date) as created_date,
         charges.created_at,
-        charges.updated_at
+        charges.updated_at,
+        charges._dlt_load_id,
+        -- the newest load among the charge's, its order's and its rate's
+        greatest(
+            charges._loaded_at,
+            coalesce(orders._loaded_at, charges._loaded_at),
+            coalesce(fx_rates._loaded_at, charges._loaded_at)
+        ) as _loaded_at,
+        {{ dbt_invocation_id() }} as _dbt_invocation_id
 
     from charges
     left join orders

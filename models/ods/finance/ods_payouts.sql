@@ -3,7 +3,7 @@
     creates it (at 23:30), and arrives two business days later. -#}
 with
 
-payouts as (
+payout_deliveries as (
 
     select * from {{ ref('stg_payments__payouts') }}
 
@@ -12,6 +12,13 @@ payouts as (
 fx_rates as (
 
     select * from {{ ref('ods_fx_rates_daily') }}
+
+),
+
+payouts as (
+
+    -- a payout re-sent (for example once paid) appears once per delivery: keep its latest state
+    {{ deduplicate('payout_deliveries', 'payout_id', 'updated_at desc, _dlt_load_id desc') }}
 
 ),
 

@@ -21,7 +21,7 @@ inventory as (
 
 products as (
 
-    select * from {{ ref('stg_shop__products') }}
+    select * from {{ ref('ods_products') }}
 
 ),
 

@@ -28,7 +28,7 @@ all_tracking_events as (
 
 orders as (
 
-    select * from {{ ref('stg_shop__orders') }}
+    select * from {{ ref('int_orders_deduplicated') }}
 
 ),
 

@@ -1,7 +1,7 @@
 {#- Each campaign's daily performance in its latest restatement, spend also in EUR. -#}
 with
 
-daily_reports as (
+report_deliveries as (
 
     select * from {{ ref('stg_ads__daily_reports') }}
 
@@ -16,6 +16,13 @@ campaigns as (
 fx_rates as (
 
     select * from {{ ref('ods_fx_rates_daily') }}
+
+),
+
+daily_reports as (
+
+    -- restatements replace a day's numbers: the latest load wins
+    {{ deduplicate('report_deliveries', 'campaign_id, report_date', '_dlt_load_id desc') }}
 
 ),
 

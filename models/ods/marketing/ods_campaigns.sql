@@ -3,11 +3,11 @@ with
 
 campaigns as (
 
-    select * from {{ ref('stg_ads__campaigns') }}
+    select * from {{ ref('int_campaigns_deduplicated') }}
 
 ),
 
-ad_groups as (
+ad_group_deliveries as (
 
     select * from {{ ref('stg_ads__ad_groups') }}
 
@@ -16,6 +16,12 @@ ad_groups as (
 utm_channel_mapping as (
 
     select * from {{ ref('utm_channel_mapping') }}
+
+),
+
+ad_groups as (
+
+    {{ deduplicate('ad_group_deliveries', 'ad_group_id', 'updated_at desc, _dlt_load_id desc') }}
 
 ),
 

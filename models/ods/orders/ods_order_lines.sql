@@ -8,12 +8,14 @@
 }}
 
 {#- Order lines with gross, discount, tax and net amounts in the order's currency and in EUR
-    at the order day's rate. Incremental: a run reprocesses each line that a load since the last
-    run touched: the line itself, its order, or its order day's rate (which arrives or changes
-    after the order), which is everything a full refresh could compute differently. -#}
+    at the order day's rate; one row per line, its latest version (the shop's lookback
+    re-delivers lines: this is where they become one row per order_line_id). Incremental: a
+    run recomputes each line that a load since the last run touched: the line itself, its
+    order, or its order day's rate (which arrives or changes after the order), which is
+    everything a full refresh could compute differently. -#}
 with
 
-order_lines as (
+all_order_lines as (
 
     select * from {{ ref('stg_shop__order_lines') }}
 
@@ -21,7 +23,7 @@ order_lines as (
 
 orders as (
 
-    select * from {{ ref('stg_shop__orders') }}
+    select * from {{ ref('int_orders_deduplicated') }}
 
 ),
 
@@ -33,27 +35,52 @@ fx_rates as (
 
 {%- if is_incremental() %}
 
-    touched_lines as (
+touched_lines as (
 
-        {{ keys_loaded_since_last_run(ref('stg_shop__order_lines'), 'order_line_id') }}
-        union
-        select order_lines.order_line_id
-        from order_lines
-        inner join orders
-            on order_lines.order_id = orders.order_id
-        where {{ loaded_since_last_run('orders._loaded_at') }}
-        union
-        select held.order_line_id
-        from {{ this }} as held
-        inner join fx_rates
-            on
-                held.currency_code = fx_rates.currency_code
-                and held.order_date = fx_rates.rate_date
-        where {{ loaded_since_last_run('fx_rates._loaded_at') }}
+    {{ keys_loaded_since_last_run(ref('stg_shop__order_lines'), 'order_line_id') }}
+    union
+    -- lines whose order changed or arrived after them
+    select all_order_lines.order_line_id
+    from all_order_lines
+    where
+        all_order_lines.order_id in (
+            select orders.order_id
+            from orders
+            where {{ loaded_since_last_run('orders._loaded_at') }}
+        )
+    union
+    select held.order_line_id
+    from {{ this }} as held
+    inner join fx_rates
+        on
+            held.currency_code = fx_rates.currency_code
+            and held.order_date = fx_rates.rate_date
+    where {{ loaded_since_last_run('fx_rates._loaded_at') }}
 
-    ),
+),
 
 {%- endif %}
+
+touched_line_versions as (
+
+    select *
+    from all_order_lines
+    {%- if is_incremental() %}
+        where
+            all_order_lines.order_line_id in (
+                select touched_lines.order_line_id from touched_lines
+            )
+    {%- endif %}
+
+),
+
+order_lines as (
+
+    {{ deduplicate(
+        'touched_line_versions', 'order_line_id', 'updated_at desc, _dlt_load_id desc'
+    ) }}
+
+),
 
 changed as (
 
@@ -78,12 +105,6 @@ changed as (
         on
             orders.currency_code = fx_rates.currency_code
             and cast(orders.ordered_at as date) = fx_rates.rate_date
-    {%- if is_incremental() %}
-        where
-            order_lines.order_line_id in (
-                select touched_lines.order_line_id from touched_lines
-            )
-    {%- endif %}
 
 ),
 

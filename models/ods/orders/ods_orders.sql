@@ -1,39 +1,39 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='order_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
+
 {#- Order headers, integrated: payment status from the processor's charges and refunds,
     fulfilment status from the 3PL's shipments and tracking, amounts in the order's currency
-    and in EUR at the order day's rate, and the masked shipping destination. -#}
+    and in EUR at the order day's rate, and the masked shipping destination. Incremental: a
+    run recomputes each order that a load since the last run touched (the order, one of its
+    charges, refunds or shipments, its day's rate) or whose held destination or discount code
+    differs from int_order_shipping_and_discount's (addresses and codes are reloaded whole). -#}
 with
 
-orders as (
+shipping_and_discount as (
 
-    select * from {{ ref('stg_shop__orders') }}
-
-),
-
-addresses as (
-
-    select * from {{ ref('stg_shop__addresses') }}
+    select * from {{ ref('int_order_shipping_and_discount') }}
 
 ),
 
-discounts as (
-
-    select * from {{ ref('stg_shop__discounts') }}
-
-),
-
-payments as (
+all_payments as (
 
     select * from {{ ref('ods_payments') }}
 
 ),
 
-refunds as (
+all_refunds as (
 
     select * from {{ ref('ods_refunds') }}
 
 ),
 
-shipments as (
+all_shipments as (
 
     select * from {{ ref('ods_shipments') }}
 
@@ -45,6 +45,50 @@ fx_rates as (
 
 ),
 
+{%- if is_incremental() %}
+
+touched_orders as (
+
+    {{ keys_loaded_since_last_run(ref('int_orders_deduplicated'), 'order_id') }}
+    union
+    {{ keys_loaded_since_last_run(ref('ods_payments'), 'order_id') }}
+    union
+    {{ keys_loaded_since_last_run(ref('ods_refunds'), 'order_id') }}
+    union
+    {{ keys_loaded_since_last_run(ref('ods_shipments'), 'order_id') }}
+    union
+    select held.order_id
+    from {{ this }} as held
+    inner join fx_rates
+        on
+            held.currency_code = fx_rates.currency_code
+            and held.order_date = fx_rates.rate_date
+    where {{ loaded_since_last_run('fx_rates._loaded_at') }}
+    union
+    select held.order_id
+    from {{ this }} as held
+    inner join shipping_and_discount
+        on held.order_id = shipping_and_discount.order_id
+    where
+        held.discount_code is distinct from shipping_and_discount.discount_code
+        or held.shipping_country_code
+        is distinct from shipping_and_discount.shipping_country_code
+        or held.shipping_postcode_prefix
+        is distinct from shipping_and_discount.shipping_postcode_prefix
+
+),
+
+{%- endif %}
+
+orders as (
+
+    select * from {{ ref('int_orders_deduplicated') }}
+    {%- if is_incremental() %}
+        where order_id in (select touched_orders.order_id from touched_orders)
+    {%- endif %}
+
+),
+
 payment_summary as (
 
     select
@@ -52,10 +96,11 @@ payment_summary as (
         count(*) as charge_count,
         sum(case when is_succeeded then amount else 0 end) as paid_amount,
         sum(case when payment_status = 'pending' then 1 else 0 end) as pending_charge_count,
-        min(case when is_succeeded then created_at end) as paid_at
+        min(case when is_succeeded then created_at end) as paid_at,
+        max(_loaded_at) as _loaded_at
 
-    from payments
-    where order_id is not null
+    from all_payments
+    where order_id in (select orders.order_id from orders)
     group by order_id
 
 ),
@@ -64,10 +109,11 @@ refund_summary as (
 
     select
         order_id,
-        sum(case when is_succeeded then amount else 0 end) as refunded_amount
+        sum(case when is_succeeded then amount else 0 end) as refunded_amount,
+        max(_loaded_at) as _loaded_at
 
-    from refunds
-    where order_id is not null
+    from all_refunds
+    where order_id in (select orders.order_id from orders)
     group by order_id
 
 ),
@@ -82,12 +128,10 @@ shipment_summary as (
         sum(case when has_exception then 1 else 0 end) as exception_count,
         min(shipped_at) as shipped_at,
         max(delivered_at) as delivered_at,
-        -- where the order went, for orders whose customer (and address) was erased
-        min(destination_country_code) as destination_country_code,
-        min(destination_postcode_prefix) as destination_postcode_prefix
+        max(_loaded_at) as _loaded_at
 
-    from shipments
-    where order_id is not null
+    from all_shipments
+    where order_id in (select orders.order_id from orders)
     group by order_id
 
 ),
@@ -96,10 +140,18 @@ joined as (
 
     select
         orders.*,
-        discounts.discount_code,
-        addresses.country_code as address_country_code,
-        {{ postcode_prefix('addresses.postcode') }} as address_postcode_prefix,
+        shipping_and_discount.discount_code,
+        shipping_and_discount.shipping_country_code,
+        shipping_and_discount.shipping_postcode_prefix,
         fx_rates.rate_per_eur as fx_rate_per_eur,
+        -- the newest load among the order's, its charges', refunds', shipments', rate's
+        greatest(
+            orders._loaded_at,
+            coalesce(payment_summary._loaded_at, orders._loaded_at),
+            coalesce(refund_summary._loaded_at, orders._loaded_at),
+            coalesce(shipment_summary._loaded_at, orders._loaded_at),
+            coalesce(fx_rates._loaded_at, orders._loaded_at)
+        ) as newest_loaded_at,
         coalesce(payment_summary.charge_count, 0) as charge_count,
         coalesce(payment_summary.paid_amount, 0) as paid_amount,
         coalesce(payment_summary.pending_charge_count, 0) as pending_charge_count,
@@ -110,15 +162,11 @@ joined as (
         coalesce(shipment_summary.returned_count, 0) as returned_count,
         coalesce(shipment_summary.exception_count, 0) as exception_count,
         shipment_summary.shipped_at,
-        shipment_summary.delivered_at,
-        shipment_summary.destination_country_code,
-        shipment_summary.destination_postcode_prefix
+        shipment_summary.delivered_at
 
     from orders
-    left join addresses
-        on orders.shipping_address_id = addresses.address_id
-    left join discounts
-        on orders.discount_id = discounts.discount_id
+    left join shipping_and_discount
+        on orders.order_id = shipping_and_discount.order_id
     left join payment_summary
         on orders.order_id = payment_summary.order_id
     left join refund_summary
@@ -158,9 +206,8 @@ final as (
             when exception_count > 0 then 'exception'
             else 'shipped'
         end as fulfilment_status,
-        coalesce(address_country_code, destination_country_code) as shipping_country_code,
-        coalesce(address_postcode_prefix, destination_postcode_prefix)
-            as shipping_postcode_prefix,
+        shipping_country_code,
+        shipping_postcode_prefix,
         -- amounts in the order's currency
         currency_code,
         subtotal_amount,
@@ -190,7 +237,10 @@ final as (
         paid_at,
         shipped_at,
         delivered_at,
-        updated_at
+        updated_at,
+        _dlt_load_id,
+        newest_loaded_at as _loaded_at,
+        {{ dbt_invocation_id() }} as _dbt_invocation_id
 
     from joined
 

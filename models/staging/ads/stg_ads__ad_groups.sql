@@ -20,12 +20,6 @@ renamed as (
 
     from source
 
-),
-
-deduplicated as (
-
-    {{ deduplicate('renamed', 'ad_group_id', 'updated_at desc, _dlt_load_id desc') }}
-
 )
 
-select * from deduplicated
+select * from renamed

@@ -21,13 +21,6 @@ renamed as (
 
     from source
 
-),
-
-deduplicated as (
-
-    -- restatements replace a day's numbers: the latest load wins
-    {{ deduplicate('renamed', 'campaign_id, report_date', '_dlt_load_id desc') }}
-
 )
 
-select * from deduplicated
+select * from renamed

@@ -18,12 +18,6 @@ renamed as (
 
     from source
 
-),
-
-deduplicated as (
-
-    {{ deduplicate('renamed', 'currency_code, rate_date', '_dlt_load_id desc') }}
-
 )
 
-select * from deduplicated
+select * from renamed

@@ -44,13 +44,6 @@ flagged as (
 
     from renamed
 
-),
-
-deduplicated as (
-
-    -- a charge re-sent on a later page appears twice: keep its latest state
-    {{ deduplicate('flagged', 'charge_id', 'updated_at desc, _dlt_load_id desc') }}
-
 )
 
-select * from deduplicated
+select * from flagged

@@ -35,12 +35,6 @@ flagged as (
 
     from renamed
 
-),
-
-deduplicated as (
-
-    {{ deduplicate('flagged', 'customer_id', 'updated_at desc, _dlt_load_id desc') }}
-
 )
 
-select * from deduplicated
+select * from flagged

@@ -32,12 +32,6 @@ flagged as (
 
     from renamed
 
-),
-
-deduplicated as (
-
-    {{ deduplicate('flagged', 'discount_id', 'updated_at desc, _dlt_load_id desc') }}
-
 )
 
-select * from deduplicated
+select * from flagged

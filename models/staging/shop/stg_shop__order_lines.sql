@@ -38,12 +38,6 @@ flagged as (
 
     from renamed
 
-),
-
-deduplicated as (
-
-    {{ deduplicate('flagged', 'order_line_id', 'updated_at desc, _dlt_load_id desc') }}
-
 )
 
-select * from deduplicated
+select * from flagged

@@ -28,12 +28,6 @@ flagged as (
 
     from renamed
 
-),
-
-deduplicated as (
-
-    {{ deduplicate('flagged', 'status_history_id', '_dlt_load_id desc') }}
-
 )
 
-select * from deduplicated
+select * from flagged

@@ -18,12 +18,6 @@ renamed as (
 
     from source
 
-),
-
-deduplicated as (
-
-    {{ deduplicate('renamed', 'category_id', 'updated_at desc, _dlt_load_id desc') }}
-
 )
 
-select * from deduplicated
+select * from renamed
