@@ -35,9 +35,9 @@ from warehouse.settings import resolve_paths
 
 pytestmark = pytest.mark.postgres
 
-SCALE = 0.003
+SCALE = 0.005
 FIRST_DAYS = 3
-LATER_DAYS = 4
+LATER_DAYS = 9
 
 
 @dataclass
