@@ -42,7 +42,7 @@ def _profile_memory_limit() -> str:
     if found is None:
         raise WarehouseError(
             f"profiles.yml has no default for {MEMORY_LIMIT_VARIABLE}",
-            hint=f"write it as env_var('{MEMORY_LIMIT_VARIABLE}', '3GB') in the DuckDB settings",
+            hint=f"write it as env_var('{MEMORY_LIMIT_VARIABLE}', '2GB') in the DuckDB settings",
         )
     return found.group(1)
 
@@ -119,7 +119,7 @@ def temporary_environment(variables: Mapping[str, str]) -> Iterator[None]:
 
 
 def duckdb_memory_limit() -> str:
-    """`WAREHOUSE_DUCKDB_MEMORY_LIMIT` (default 3GB), the cap for DuckDB in loads and dbt builds.
+    """`WAREHOUSE_DUCKDB_MEMORY_LIMIT` (default 2GB), the cap for DuckDB in loads and dbt builds.
 
     Raises `WarehouseError` naming the variable when DuckDB cannot read the value as a size or
     it is below `MINIMUM_DUCKDB_MEMORY_LIMIT`, so that a run stops before it starts, not in

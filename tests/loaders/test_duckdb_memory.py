@@ -24,9 +24,9 @@ def memory_limit_seen_by_dlt(tmp_path: Path) -> str:
 
 def test_the_default_cap_is_the_one_in_the_dbt_profile(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WAREHOUSE_DUCKDB_MEMORY_LIMIT", raising=False)
-    assert duckdb_memory_limit() == "3GB"
+    assert duckdb_memory_limit() == "2GB"
     profile = (Path(__file__).parents[2] / "profiles.yml").read_text()
-    assert "env_var('WAREHOUSE_DUCKDB_MEMORY_LIMIT', '3GB')" in profile
+    assert "env_var('WAREHOUSE_DUCKDB_MEMORY_LIMIT', '2GB')" in profile
 
 
 def test_the_cap_reaches_the_connections_dlt_loads_with(
@@ -41,6 +41,6 @@ def test_a_cap_duckdb_cannot_read_is_named_before_anything_loads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WAREHOUSE_DUCKDB_MEMORY_LIMIT", "lots")
-    with pytest.raises(LoaderError, match=r"WAREHOUSE_DUCKDB_MEMORY_LIMIT='lots'.*like 3GB"):
+    with pytest.raises(LoaderError, match=r"WAREHOUSE_DUCKDB_MEMORY_LIMIT='lots'.*like 2GB"):
         load(["fx"], data_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []

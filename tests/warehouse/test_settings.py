@@ -31,7 +31,7 @@ def test_a_limit_duckdb_cannot_work_with_is_refused_by_the_cli_and_the_loaders_a
         duckdb_memory_limit()
     message = str(refused.value)
     assert message.startswith(f"WAREHOUSE_DUCKDB_MEMORY_LIMIT={limit!r} {reason}")
-    assert "set it like 3GB or 500MB (at least 64MB)" in message
+    assert "set it like 2GB or 500MB (at least 64MB)" in message
     assert "\n" not in message
     with pytest.raises(LoaderError) as refused_load:
         load(["fx"], data_dir=tmp_path)
@@ -49,9 +49,9 @@ def test_a_size_of_at_least_64mb_is_passed_on_as_written(
 
 def test_an_unset_or_empty_limit_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WAREHOUSE_DUCKDB_MEMORY_LIMIT", "")
-    assert duckdb_memory_limit() == "3GB"
+    assert duckdb_memory_limit() == "2GB"
     monkeypatch.delenv("WAREHOUSE_DUCKDB_MEMORY_LIMIT")
-    assert duckdb_memory_limit() == "3GB"
+    assert duckdb_memory_limit() == "2GB"
 
 
 def test_the_cli_exports_the_memory_cap_dbt_reads_and_the_profile_writes_its_default_once(
@@ -62,7 +62,7 @@ def test_the_cli_exports_the_memory_cap_dbt_reads_and_the_profile_writes_its_def
     environment = {k: v for k, v in os.environ.items() if k != "WAREHOUSE_DUCKDB_MEMORY_LIMIT"}
     monkeypatch.setattr(os, "environ", environment)
     instance(tmp_path)
-    assert environment["WAREHOUSE_DUCKDB_MEMORY_LIMIT"] == "3GB"
+    assert environment["WAREHOUSE_DUCKDB_MEMORY_LIMIT"] == "2GB"
     profile = (PROJECT_DIR / "profiles.yml").read_text()
     # `.venv/bin/dbt build` without the CLI still gets the cap: one default, in the profile
     assert profile.count("WAREHOUSE_DUCKDB_MEMORY_LIMIT") == 1
