@@ -558,6 +558,8 @@ def status(data_dir: DataDirOption = None) -> None:
             error_console.print(
                 f"[red]{source.source} failed last time:[/] {source.last_run_error}"
             )
+    for failed_at, task, error in current.task_failures:
+        error_console.print(f"[red]Airflow task failed {failed_at}:[/] {task}: {error}")
     console.print(
         "Rows in model tables: "
         + (", ".join(f"{schema} {rows:,}" for schema, rows in current.model_rows.items()) or "none")
