@@ -36,7 +36,9 @@ def main(arguments: list[str]) -> None:
                             "downstream": sorted(task.downstream_task_ids),
                             "pool": task.pool,
                             "retries": task.retries,
-                            "trigger_rule": str(task.trigger_rule),
+                            "trigger_rule": getattr(
+                                task.trigger_rule, "value", str(task.trigger_rule)
+                            ),
                         }
                         for task_id, task in tasks.items()
                     },
