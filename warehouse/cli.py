@@ -578,6 +578,8 @@ def status(data_dir: DataDirOption = None) -> None:
             error_console.print(
                 f"[red]{source.source} failed last time:[/] {source.last_run_error}"
             )
+    for failed_at, task, error in current.task_failures:
+        error_console.print(f"[red]Airflow task failed {failed_at}:[/] {task}: {error}")
     console.print(
         "Rows in model tables: "
         + (", ".join(f"{schema} {rows:,}" for schema, rows in current.model_rows.items()) or "none")
@@ -587,6 +589,34 @@ def status(data_dir: DataDirOption = None) -> None:
         console.print(f"Last dbt build ({current.last_build_at}): {counts}")
     else:
         console.print("No dbt run yet: `warehouse build`.")
+
+
+@app.command()
+def airflow(
+    port: Annotated[int, typer.Option(help="Port of the Airflow UI on 127.0.0.1.")] = 8081,
+    data_dir: DataDirOption = None,
+) -> None:
+    """A local Apache Airflow on 127.0.0.1 running the DAG larkspur_daily until Ctrl-C.
+
+    Its home (SQLite database, logs) is <data folder>/airflow/home; the DAG's first task
+    advances the simulator to each run's day, so days arrive as Airflow runs them.
+    """
+    from warehouse.airflow_local import airflow_home, local_airflow, wait_until_stopped
+    from warehouse.processes import sigterm_interrupts
+
+    paths = instance(data_dir, creates=True)
+    log_dir = paths.data_dir / "airflow" / "logs"
+    console.print("Preparing Airflow (dbt parse, metadata database, pool)...")
+    with sigterm_interrupts():
+        try:
+            with local_airflow(paths, port, log_dir) as processes:
+                console.print(
+                    f"Airflow on http://127.0.0.1:{port}/ (home {airflow_home(paths)}, logs "
+                    f"{log_dir}); unpause larkspur_daily there. Ctrl+C stops."
+                )
+                wait_until_stopped(processes)
+        except KeyboardInterrupt:
+            console.print("Stopped Airflow.")
 
 
 @app.command()

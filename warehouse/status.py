@@ -38,6 +38,8 @@ class WarehouseStatus:
     model_rows: dict[str, int] = field(default_factory=dict)
     last_build: dict[str, int] = field(default_factory=dict)
     last_build_at: str | None = None
+    # the latest failed tasks of the Airflow DAG (`raw_meta.airflow_task_failures`), newest first
+    task_failures: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def read_status(paths: Paths) -> WarehouseStatus:
@@ -60,6 +62,7 @@ def read_status(paths: Paths) -> WarehouseStatus:
                 source.source, (None, None)
             )
             status.sources.append(source)
+        status.task_failures = latest_task_failures(connection)
         status.model_rows = dict(
             connection.execute(
                 """
@@ -123,6 +126,26 @@ def last_load_runs(connection: duckdb.DuckDBPyConnection) -> dict[str, tuple[str
         """
     ).fetchall()
     return {source: (status, error) for source, status, error in rows}
+
+
+def latest_task_failures(
+    connection: duckdb.DuckDBPyConnection, limit: int = 5
+) -> list[tuple[str, str, str]]:
+    """When, which task and why, for the Airflow DAG's latest failed tasks (newest first)."""
+    from warehouse.orchestration import FAILURES_SCHEMA, FAILURES_TABLE
+
+    if not table_exists(connection, FAILURES_SCHEMA, FAILURES_TABLE):
+        return []
+    rows = connection.execute(
+        f"""
+        select strftime(failed_at, '%Y-%m-%d %H:%M'), task_id || ' (' || run_id || ')', error
+        from {FAILURES_SCHEMA}.{FAILURES_TABLE}
+        order by failed_at desc
+        limit ?
+        """,
+        [limit],
+    ).fetchall()
+    return [tuple(row) for row in rows]
 
 
 def table_exists(connection: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
