@@ -62,3 +62,17 @@
 {% macro written_by_this_run() -%}
     _dbt_invocation_id = '{{ invocation_id }}'
 {%- endmacro %}
+
+{#- The keys of this model's held rows whose day's exchange rate (ods_fx_rates_daily) a load
+    since the last run brought or changed: a rate arrives after the money it converts, and a
+    late rate changes the days it is carried over. The held rows have `currency_code` and the
+    date column whose rate converts them. -#}
+{% macro held_keys_whose_rate_loaded_since_last_run(key, date_column) -%}
+    select held.{{ key }}
+    from {{ this }} as held
+    inner join {{ ref('ods_fx_rates_daily') }} as fx_rates
+        on
+            held.currency_code = fx_rates.currency_code
+            and held.{{ date_column }} = fx_rates.rate_date
+    where {{ loaded_since_last_run('fx_rates._loaded_at') }}
+{%- endmacro %}

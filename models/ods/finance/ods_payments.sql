@@ -44,13 +44,7 @@ touched_charges as (
         on held.order_number = orders.order_number
     where {{ loaded_since_last_run('orders._loaded_at') }}
     union
-    select held.payment_id
-    from {{ this }} as held
-    inner join fx_rates
-        on
-            held.currency_code = fx_rates.currency_code
-            and held.created_date = fx_rates.rate_date
-    where {{ loaded_since_last_run('fx_rates._loaded_at') }}
+    {{ held_keys_whose_rate_loaded_since_last_run('payment_id', 'created_date') }}
 
 ),
 

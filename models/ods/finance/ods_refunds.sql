@@ -43,13 +43,7 @@ touched_refunds as (
         on held.payment_id = payments.payment_id
     where {{ loaded_since_last_run('payments._loaded_at') }}
     union
-    select held.refund_id
-    from {{ this }} as held
-    inner join fx_rates
-        on
-            held.currency_code = fx_rates.currency_code
-            and held.created_date = fx_rates.rate_date
-    where {{ loaded_since_last_run('fx_rates._loaded_at') }}
+    {{ held_keys_whose_rate_loaded_since_last_run('refund_id', 'created_date') }}
 
 ),
 

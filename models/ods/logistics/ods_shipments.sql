@@ -55,13 +55,7 @@ fx_rates as (
             {{ loaded_since_last_run('orders._loaded_at') }}
             and held.order_id is distinct from orders.order_id
         union
-        select held.shipment_id
-        from {{ this }} as held
-        inner join fx_rates
-            on
-                held.currency_code = fx_rates.currency_code
-                and held.shipped_date = fx_rates.rate_date
-        where {{ loaded_since_last_run('fx_rates._loaded_at') }}
+        {{ held_keys_whose_rate_loaded_since_last_run('shipment_id', 'shipped_date') }}
 
     ),
 

@@ -49,13 +49,7 @@ touched_lines as (
             where {{ loaded_since_last_run('orders._loaded_at') }}
         )
     union
-    select held.order_line_id
-    from {{ this }} as held
-    inner join fx_rates
-        on
-            held.currency_code = fx_rates.currency_code
-            and held.order_date = fx_rates.rate_date
-    where {{ loaded_since_last_run('fx_rates._loaded_at') }}
+    {{ held_keys_whose_rate_loaded_since_last_run('order_line_id', 'order_date') }}
 
 ),
 

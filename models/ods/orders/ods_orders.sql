@@ -57,13 +57,7 @@ touched_orders as (
     union
     {{ keys_loaded_since_last_run(ref('ods_shipments'), 'order_id') }}
     union
-    select held.order_id
-    from {{ this }} as held
-    inner join fx_rates
-        on
-            held.currency_code = fx_rates.currency_code
-            and held.order_date = fx_rates.rate_date
-    where {{ loaded_since_last_run('fx_rates._loaded_at') }}
+    {{ held_keys_whose_rate_loaded_since_last_run('order_id', 'order_date') }}
     union
     select held.order_id
     from {{ this }} as held
