@@ -23,11 +23,15 @@ def parsed(airflow_instance: AirflowInstance) -> dict:
 def test_dag_imports_without_errors_in_under_10_seconds(parsed: dict) -> None:
     assert parsed["import_errors"] == {}
     print(
-        f"DAG file (Cosmos and the DAG, Airflow loaded): {parsed['import_seconds']:.1f} s;"
-        f" Airflow itself: {parsed['airflow_import_seconds']:.1f} s"
+        f"DAG file (Cosmos and the DAG, Airflow loaded): {parsed['import_seconds']:.1f} s"
+        f" ({parsed['import_cpu_seconds']:.1f} s CPU); Airflow itself:"
+        f" {parsed['airflow_import_seconds']:.1f} s"
+        f" ({parsed['airflow_import_cpu_seconds']:.1f} s CPU)"
     )
-    # the issue's bound; Airflow's own import timeout is 30 s
-    assert parsed["import_seconds"] < 10
+    # The issue's bound, for a new process that imports Airflow and then the DAG file (Airflow's
+    # own import timeout, 30 s, counts the file alone). In CPU seconds: on an idle machine they
+    # are the wall time, on a shared one the wall time also counts the other processes' turns.
+    assert parsed["airflow_import_cpu_seconds"] + parsed["import_cpu_seconds"] < 10
 
 
 def test_a_load_task_per_source_after_the_simulator(parsed: dict) -> None:
@@ -113,3 +117,30 @@ def test_freshness_and_docs_come_last_whatever_failed(parsed: dict) -> None:
     assert leaves == []
     assert parsed["max_active_runs"] == 1
     assert parsed["catchup"] is False
+
+
+def test_a_backfill_creates_one_run_per_day_of_its_range(airflow_instance: AirflowInstance) -> None:
+    """`airflow backfill create` over two days: one run each, for that day's data interval.
+
+    Only the runs are created here (a scheduler runs them); a run's work is `dag.test()`'s in
+    test_dag_runs.py, whose runs for consecutive days are what a backfill's runs do in turn.
+    """
+    airflow = airflow_instance.airflow
+    airflow("dags", "reserialize")
+    airflow(
+        "backfill", "create", "--dag-id", "larkspur_daily",
+        "--from-date", "2025-03-01", "--to-date", "2025-03-02",
+    )  # fmt: skip
+    listed = airflow("dags", "list-runs", "larkspur_daily", "-o", "json")
+    # Airflow logs its warnings to standard output too: the JSON is the last line
+    runs = json.loads(listed.strip().splitlines()[-1])
+    backfilled = sorted(
+        (run["logical_date"], run["run_after"])
+        for run in runs
+        if run["run_id"].startswith("backfill__")
+    )
+    # the run for day D is due once D is over: at the end of its data interval
+    assert backfilled == [
+        ("2025-03-01T00:00:00+00:00", "2025-03-02T00:00:00+00:00"),
+        ("2025-03-02T00:00:00+00:00", "2025-03-03T00:00:00+00:00"),
+    ]

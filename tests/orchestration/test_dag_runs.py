@@ -46,7 +46,7 @@ DAY = FIRST_DAY + timedelta(days=DAYS - 1)
 MART_SCHEMAS = ("core", "finance", "marketing", "logistics")
 FAILING_SOURCE = "ads"
 # columns that record when or by which run a row was written, not what it says
-RUN_COLUMNS = ("_dbt_invocation_id", "_loaded_at", "_load_id", "dbt_updated_at")
+RUN_COLUMNS = ("_dbt_invocation_id", "_loaded_at")
 
 
 @dataclass(frozen=True)
