@@ -304,6 +304,14 @@ def build_docs() -> str:
     return str(build_site(settings.paths, target=settings.dbt_target, quiet=True))
 
 
+def fail_run() -> None:
+    """The DAG's last task, run only when another failed (`one_failed`): fails the run."""
+    raise WarehouseError(
+        f"a task of this run failed: its log, and {FAILURES_SCHEMA}.{FAILURES_TABLE}"
+        " (`warehouse status`), say which and why"
+    )
+
+
 def failure_record(context: dict[str, Any]) -> dict[str, Any]:
     """The facts of one failed task an operator needs, from Airflow's callback context."""
     instance = context["ti"]

@@ -5,6 +5,8 @@ A run for day D (its data interval, D 00:00 to D+1 00:00 UTC, run once D is over
     [simulate_day] >> load_<source> (one task per registered source) >> dbt.dbt_producer_watcher
     (one `dbt build`) >> dbt (a task per model, its tests after it) >> source_freshness >> docs_site
 
+and `fail_run_if_a_task_failed` after them all, which fails the run if any task failed.
+
 The dbt part runs in Cosmos' WATCHER mode: one `dbt build` (the producer task) builds and tests
 every model in one dbt process, and each model's task reads that model's result from it, so the
 graph (and the UI) still shows every model and every model's tests. A source that fails fails
@@ -143,3 +145,15 @@ with DAG(
         trigger_rule="all_done",
     )
     dbt >> source_freshness >> docs_site
+
+    # The run's own state. Its leaves run whatever failed before them (all_done), so without
+    # this one a run whose load failed would still end "success" in the UI.
+    fail_run = PythonOperator(
+        task_id="fail_run_if_a_task_failed",
+        python_callable=tasks.fail_run,
+        trigger_rule=TriggerRule.ONE_FAILED,
+        retries=0,
+        # the failed task has recorded (and alerted) its failure already
+        on_failure_callback=None,
+    )
+    [task for task in dag.tasks if task is not fail_run] >> fail_run
