@@ -130,8 +130,8 @@ def test_freshness_and_docs_come_last_whatever_failed(parsed: dict) -> None:
 def test_a_backfill_creates_one_run_per_day_of_its_range(airflow_instance: AirflowInstance) -> None:
     """`airflow backfill create` over two days: one run each, for that day's data interval.
 
-    Only the runs are created here (a scheduler runs them); a run's work is `dag.test()`'s in
-    test_dag_runs.py, whose runs for consecutive days are what a backfill's runs do in turn.
+    Only the runs are created here (a scheduler runs them); each runs what `dag.test()` runs
+    for its logical date.
     """
     airflow = airflow_instance.airflow
     airflow("dags", "reserialize")
