@@ -31,8 +31,10 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
+# Bytecode compiled at install: a Python that never writes its .pyc files (PYTHONDONTWRITEBYTECODE)
+# otherwise compiles Airflow from source in every process (10.4 s of CPU instead of 4.5 s).
 .venv/.synced: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --locked
+	$(UV) sync --locked --compile-bytecode
 	@touch $@
 
 setup: .venv/.synced

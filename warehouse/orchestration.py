@@ -38,6 +38,8 @@ SIMULATE_VARIABLE = "LARKSPUR_SIMULATE"
 MANIFEST_VARIABLE = "LARKSPUR_DBT_MANIFEST"
 SELECT_VARIABLE = "LARKSPUR_DBT_SELECT"
 RETRY_DELAY_VARIABLE = "LARKSPUR_LOAD_RETRY_DELAY"
+# Cosmos' WATCHER mode: the task of the one `dbt build` the models' tasks report on
+PRODUCER_TASK_ID = "dbt_producer_watcher"
 # history a new demo simulation starts with, as `warehouse demo` does
 DEMO_HISTORY_DAYS = 60
 
@@ -177,6 +179,59 @@ def load_source(name: str) -> dict[str, int]:
     return result.rows
 
 
+def exclude_models_of_failed_loads(context: dict[str, Any]) -> None:
+    """The dbt build's `pre_execute`: leave out every node that needs a source whose load failed.
+
+    The build runs whatever the loads did (`all_done`). Each source whose load task did not
+    succeed in this run takes all its dependent models, seeds and snapshots out of the build,
+    and Cosmos' own mechanism for that (the one its source-freshness check uses) marks them
+    "skipped", so their tasks end skipped. The next day's run loads what the failed source
+    missed and builds them again.
+    """
+    import json
+
+    from loaders.registry import source_names
+
+    instance = context["ti"]
+    load_ids = [f"load_{name}" for name in source_names()]
+    states = instance.get_task_states(
+        dag_id=instance.dag_id, run_ids=[instance.run_id], task_ids=load_ids
+    ).get(instance.run_id, {})
+    failed = sorted(
+        task_id.removeprefix("load_")
+        for task_id in load_ids
+        if task_id in states and str(states[task_id]) != "success"
+    )
+    if not failed:
+        return
+    manifest = json.loads(dag_settings().manifest_path.read_text())
+    skipped = dependents_of_sources(manifest, failed)
+    log.warning(
+        "loads failed (%s): the build leaves out the %d nodes that need them",
+        ", ".join(failed),
+        len(skipped),
+    )
+    instance.task._apply_node_state_tokens(context, [(node, "skipped") for node in skipped])
+
+
+def dependents_of_sources(manifest: dict[str, Any], sources: list[str]) -> list[str]:
+    """The models, seeds and snapshots downstream of any table of the named sources."""
+    children = manifest["child_map"]
+    queue = [
+        unique_id
+        for unique_id, source in manifest["sources"].items()
+        if source["source_name"] in sources
+    ]
+    seen: set[str] = set()
+    while queue:
+        for child in children.get(queue.pop(), []):
+            if child not in seen:
+                seen.add(child)
+                queue.append(child)
+    buildable = ("model.", "seed.", "snapshot.")
+    return sorted(node for node in seen if node.startswith(buildable))
+
+
 def local_api_server(paths: Paths) -> Any:
     from warehouse.cli import local_api_server as serve
 
@@ -247,6 +302,14 @@ def build_docs() -> str:
     settings = dag_settings()
     map_postgres_connection(settings)
     return str(build_site(settings.paths, target=settings.dbt_target, quiet=True))
+
+
+def fail_run() -> None:
+    """The DAG's last task, run only when another failed (`one_failed`): fails the run."""
+    raise WarehouseError(
+        f"a task of this run failed: its log, and {FAILURES_SCHEMA}.{FAILURES_TABLE}"
+        " (`warehouse status`), say which and why"
+    )
 
 
 def failure_record(context: dict[str, Any]) -> dict[str, Any]:

@@ -2,12 +2,18 @@
 
 A run for day D (its data interval, D 00:00 to D+1 00:00 UTC, run once D is over):
 
-    [simulate_day] >> load_<source> (one task per registered source) >> dbt (one task per model,
-    its tests after it) >> source_freshness >> docs_site
+    [simulate_day] >> load_<source> (one task per registered source) >> dbt.dbt_producer_watcher
+    (one `dbt build`) >> dbt (a task per model, its tests after it) >> source_freshness >> docs_site
 
-A source that fails fails its load task (after its retries) and leaves only the models that
-need it undone ("upstream_failed"); every other model still builds. On DuckDB, the one-writer
-database, the tasks that write the warehouse share the pool `larkspur_duckdb` of one slot.
+and `fail_run_if_a_task_failed` after them all, which fails the run if any task failed.
+
+The dbt part runs in Cosmos' WATCHER mode: one `dbt build` (the producer task) builds and tests
+every model in one dbt process, and each model's task reads that model's result from it, so the
+graph (and the UI) still shows every model and every model's tests. A source that fails fails
+its load task (after its retries); the build then leaves out every model that needs that source
+(`exclude_models_of_failed_loads`) and their tasks end "skipped"; every other model still builds.
+On DuckDB, the one-writer database, the tasks that write the warehouse share the pool
+`larkspur_duckdb` of one slot.
 
 Settings come from the environment (see `warehouse.orchestration`); the dbt tasks are rendered
 from the manifest `warehouse airflow` (or `dbt parse`) writes, never from `dbt ls` at parse time.
@@ -15,11 +21,11 @@ from the manifest `warehouse airflow` (or `dbt parse`) writes, never from `dbt l
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG
+from airflow.task.trigger_rule import TriggerRule
 from airflow.timetables.interval import CronDataIntervalTimetable
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
@@ -88,10 +94,16 @@ with DAG(
             profiles_yml_filepath=PROJECT_DIR / "profiles.yml",
         ),
         execution_config=ExecutionConfig(
-            execution_mode=ExecutionMode.LOCAL,
-            # a dbt process per task: it releases the DuckDB file when it ends
+            execution_mode=ExecutionMode.WATCHER,
+            # one dbt process for the build: it releases the DuckDB file when it ends
             invocation_mode=InvocationMode.SUBPROCESS,
             dbt_executable_path=tasks.dbt_executable(),
+            setup_operator_args={
+                # the build runs whatever the loads did; the models a failed load feeds are
+                # left out of it (and their tasks skipped) before it starts
+                "trigger_rule": TriggerRule.ALL_DONE,
+                "pre_execute": tasks.exclude_models_of_failed_loads,
+            },
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
@@ -104,13 +116,23 @@ with DAG(
         operator_args={"install_deps": False},
     )
 
-    # each load feeds only the models that read its source
-    manifest = json.loads(settings.manifest_path.read_text())
+    # Each load feeds only the models that read its source. The models' tasks report what the
+    # one build did, so the first ones run after it, whatever its state: a model it left out
+    # reports "skipped", one that failed "failed".
+    producer = dbt.tasks_map[tasks.PRODUCER_TASK_ID]
+    list(loads.values()) >> producer
+    nodes = dbt.dbt_graph.nodes
     for unique_id, task_or_group in dbt.tasks_map.items():
-        node = manifest["nodes"].get(unique_id, {})
-        for parent in node.get("depends_on", {}).get("nodes", []):
+        if unique_id not in nodes:
+            continue  # the producer and its gate
+        parents = nodes[unique_id].depends_on
+        for parent in parents:
             if parent.startswith("source.") and (source := parent.split(".")[2]) in loads:
                 loads[source] >> task_or_group
+        if not set(parents) & set(dbt.tasks_map):
+            producer >> task_or_group
+            for task in getattr(task_or_group, "roots", [task_or_group]):
+                task.trigger_rule = TriggerRule.ALL_DONE
 
     source_freshness = PythonOperator(
         task_id="source_freshness",
@@ -123,3 +145,15 @@ with DAG(
         trigger_rule="all_done",
     )
     dbt >> source_freshness >> docs_site
+
+    # The run's own state. Its leaves run whatever failed before them (all_done), so without
+    # this one a run whose load failed would still end "success" in the UI.
+    fail_run = PythonOperator(
+        task_id="fail_run_if_a_task_failed",
+        python_callable=tasks.fail_run,
+        trigger_rule=TriggerRule.ONE_FAILED,
+        retries=0,
+        # the failed task has recorded (and alerted) its failure already
+        on_failure_callback=None,
+    )
+    [task for task in dag.tasks if task is not fail_run] >> fail_run

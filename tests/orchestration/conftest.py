@@ -24,6 +24,19 @@ class AirflowInstance:
     manifest: Path
     environment: dict[str, str]
 
+    def airflow(self, *arguments: str) -> str:
+        """An `airflow` command with this Airflow home; its standard output."""
+        completed = subprocess.run(
+            [str(Path(sys.executable).parent / "airflow"), *arguments],
+            env=self.environment,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
+        assert completed.returncode == 0, (arguments, completed.stderr[-3000:])
+        return completed.stdout
+
     def run_dag(self, *arguments: str, **overrides: str) -> dict:
         """`tests.orchestration.run_dag` in a subprocess with this Airflow: its JSON line."""
         completed = subprocess.run(
