@@ -63,6 +63,26 @@
     _dbt_invocation_id = '{{ invocation_id }}'
 {%- endmacro %}
 
+{#- A condition true where `column` holds a `key` of the rows of `relation` (a model) that this
+    invocation wrote: a reconciliation test (tests/data_tests) checks those keys on both sides
+    on a daily run. True everywhere with var test_all_rows (`warehouse build --full`) and for a
+    model that is not incremental, whose every row each build writes. -#}
+{% macro in_keys_written_by_this_run(column, relation, key) -%}
+    {%- set written = graph.nodes.values()
+        | selectattr('resource_type', 'equalto', 'model')
+        | selectattr('name', 'equalto', relation.identifier)
+        | first if execute else none -%}
+    {%- if written and written.config.materialized == 'incremental'
+        and not var('test_all_rows', false) -%}
+        {{ column }} in (
+            select written.{{ key }} from {{ relation }} as written
+            where written.{{ written_by_this_run() }}
+        )
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The keys of this model's held rows whose day's exchange rate (ods_fx_rates_daily) a load
     since the last run brought or changed: a rate arrives after the money it converts, and a
     late rate changes the days it is carried over. The held rows have `currency_code` and the

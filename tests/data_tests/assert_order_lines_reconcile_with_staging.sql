@@ -1,7 +1,8 @@
 -- Net amounts of fct_order_lines equal the shop's order lines (quantity × unit price less
 -- discount) per currency within a cent: no line lost or duplicated on the way to the mart.
 -- Staging holds every delivery of a record; the latest version of each counts, deduplicated
--- here as the ODS does, so that the check does not rely on the models it checks.
+-- here as the ODS does, so that the check does not rely on the models it checks. A daily run
+-- checks the orders whose lines it wrote (macro in_keys_written_by_this_run), --full all.
 with
 
 mart as (
@@ -11,6 +12,7 @@ mart as (
         sum(net_amount) as net_amount,
         count(*) as line_count
     from {{ ref('fct_order_lines') }}
+    where {{ in_keys_written_by_this_run('order_id', ref('fct_order_lines'), 'order_id') }}
     group by currency_code
 
 ),
@@ -18,12 +20,14 @@ mart as (
 order_deliveries as (
 
     select * from {{ ref('stg_shop__orders') }}
+    where {{ in_keys_written_by_this_run('order_id', ref('fct_order_lines'), 'order_id') }}
 
 ),
 
 line_deliveries as (
 
     select * from {{ ref('stg_shop__order_lines') }}
+    where {{ in_keys_written_by_this_run('order_id', ref('fct_order_lines'), 'order_id') }}
 
 ),
 

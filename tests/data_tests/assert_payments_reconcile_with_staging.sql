@@ -1,17 +1,20 @@
 -- Charges and refunds in the finance marts equal the processor's per currency within a cent.
 -- Staging holds every delivery of a charge or refund; the latest state of each counts,
 -- deduplicated here as the ODS does, so that the check does not rely on the models it checks.
+-- A daily run checks the charges and refunds it wrote (macro in_keys_written_by_this_run).
 with
 
 charge_deliveries as (
 
     select * from {{ ref('stg_payments__charges') }}
+    where {{ in_keys_written_by_this_run('charge_id', ref('fct_payments'), 'payment_id') }}
 
 ),
 
 refund_deliveries as (
 
     select * from {{ ref('stg_payments__refunds') }}
+    where {{ in_keys_written_by_this_run('refund_id', ref('fct_refunds'), 'refund_id') }}
 
 ),
 
@@ -34,6 +37,7 @@ mart_payments as (
         currency_code,
         sum(amount) as amount
     from {{ ref('fct_payments') }}
+    where {{ in_keys_written_by_this_run('payment_id', ref('fct_payments'), 'payment_id') }}
     group by currency_code
 
 ),
@@ -45,6 +49,7 @@ mart_refunds as (
         currency_code,
         sum(amount) as amount
     from {{ ref('fct_refunds') }}
+    where {{ in_keys_written_by_this_run('refund_id', ref('fct_refunds'), 'refund_id') }}
     group by currency_code
 
 ),

@@ -1,11 +1,13 @@
 -- Shipping cost in fct_shipments equals the 3PL's manifests per currency within a cent,
 -- including files that called the column freight_cost. Staging holds every delivered
 -- manifest; the latest delivery of each shipment counts, deduplicated here as the ODS does.
+-- A daily run checks the shipments it wrote (macro in_keys_written_by_this_run).
 with
 
 shipment_deliveries as (
 
     select * from {{ ref('stg_logistics__shipments') }}
+    where {{ in_keys_written_by_this_run('shipment_id', ref('fct_shipments'), 'shipment_id') }}
 
 ),
 
@@ -21,6 +23,7 @@ mart as (
         currency_code,
         sum(shipping_cost) as shipping_cost
     from {{ ref('fct_shipments') }}
+    where {{ in_keys_written_by_this_run('shipment_id', ref('fct_shipments'), 'shipment_id') }}
     group by currency_code
 
 ),

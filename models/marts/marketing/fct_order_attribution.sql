@@ -1,14 +1,25 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='order_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
+
 {#- Grain: one order and attribution model (first_touch, last_touch): the session, channel and
-    campaign credited with the order and the order's net revenue in EUR. -#}
+    campaign credited with the order and the order's net revenue in EUR. Incremental: a run
+    recomputes the orders whose attribution, lines or state loaded since the last run, and
+    those whose campaign the current campaigns' UTM parameters no longer find. -#}
 with
 
-attribution as (
+all_attribution as (
 
     select * from {{ ref('ods_order_attribution') }}
 
 ),
 
-order_lines as (
+all_order_lines as (
 
     select * from {{ ref('ods_order_lines') }}
 
@@ -38,11 +49,70 @@ channels as (
 
 ),
 
+{%- if is_incremental() %}
+
+changed_orders as (
+
+    select order_id from all_attribution
+    where {{ loaded_since_last_run() }}
+
+    union
+
+    select order_id from all_order_lines
+    where {{ loaded_since_last_run() }}
+
+    union
+
+    select order_id from orders
+    where {{ loaded_since_last_run() }}
+
+    union
+
+    -- a campaign can arrive, or change its UTM parameters, after the sessions that quote them
+    select held.order_id
+    from {{ this }} as held
+    inner join all_attribution
+        on
+            held.order_id = all_attribution.order_id
+            and held.attribution_model = all_attribution.attribution_model
+    left join campaign_keys
+        on
+            all_attribution.utm_source = campaign_keys.utm_source
+            and all_attribution.utm_campaign = campaign_keys.utm_campaign
+    left join campaigns
+        on campaign_keys.campaign_id = campaigns.campaign_id
+    where held.campaign_sk != coalesce(campaigns.campaign_sk, {{ unknown_member_key() }})
+
+),
+
+{%- endif %}
+
+attribution as (
+
+    select *
+    from all_attribution
+    {%- if is_incremental() %}
+        where all_attribution.order_id in (select changed_orders.order_id from changed_orders)
+    {%- endif %}
+
+),
+
+order_lines as (
+
+    select *
+    from all_order_lines
+    {%- if is_incremental() %}
+        where all_order_lines.order_id in (select changed_orders.order_id from changed_orders)
+    {%- endif %}
+
+),
+
 order_revenue as (
 
     select
         order_id,
-        sum(net_amount_eur) as net_amount_eur
+        sum(net_amount_eur) as net_amount_eur,
+        max(_loaded_at) as _loaded_at
 
     from order_lines
     group by order_id
@@ -82,7 +152,16 @@ final as (
         cast(orders.is_cancelled as boolean) as is_cancelled,
         cast(attribution.order_date as date) as order_date,
         cast(attribution.ordered_at as timestamp) as ordered_at,
-        cast(attribution.touched_at as timestamp) as touched_at
+        cast(attribution.touched_at as timestamp) as touched_at,
+        -- the newest load among the order, its attribution and its lines
+        cast(
+            greatest(
+                attribution._loaded_at,
+                orders._loaded_at,
+                coalesce(order_revenue._loaded_at, orders._loaded_at)
+            ) as timestamp
+        ) as _loaded_at,
+        cast({{ dbt_invocation_id() }} as varchar) as _dbt_invocation_id
 
     from attribution
     inner join orders

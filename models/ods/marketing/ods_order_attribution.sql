@@ -1,12 +1,23 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='order_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
+
 {#- Which session gets the credit for each order, under two models: first touch and last
     touch. Candidate sessions are those of every web visitor linked to the order's customer
     (by logging in) or to the order itself (its order_completed event), that started at most
     var attribution_window_days before the order and not after it. Sessions with a channel
     beat direct ones; an order with only direct sessions is direct, one without any session
-    is unknown. Exactly one row per order and model. -#}
+    is unknown. Exactly one row per order and model. Incremental: a run recomputes the orders
+    that changed, whose customer was linked to another visitor, or whose customer's or own
+    visitors' sessions changed since the last run. -#}
 with
 
-orders as (
+all_orders as (
 
     select * from {{ ref('ods_orders') }}
 
@@ -21,6 +32,62 @@ web_identities as (
 sessions as (
 
     select * from {{ ref('ods_web_sessions') }}
+
+),
+
+{%- if is_incremental() %}
+
+changed_visitors as (
+
+    select distinct anonymous_id
+    from sessions
+    where {{ loaded_since_last_run() }}
+
+),
+
+changed_orders as (
+
+    select order_id from all_orders
+    where {{ loaded_since_last_run() }}
+
+    union
+
+    select all_orders.order_id
+    from all_orders
+    inner join web_identities
+        on all_orders.customer_id = web_identities.customer_id
+    where {{ loaded_since_last_run('web_identities._loaded_at') }}
+
+    union
+
+    -- a visitor's sessions are recomputed together (ods_web_sessions), some with a newer load
+    select all_orders.order_id
+    from changed_visitors
+    inner join web_identities
+        on changed_visitors.anonymous_id = web_identities.anonymous_id
+    inner join all_orders
+        on web_identities.customer_id = all_orders.customer_id
+
+    union
+
+    select all_orders.order_id
+    from changed_visitors
+    inner join sessions
+        on changed_visitors.anonymous_id = sessions.anonymous_id
+    inner join all_orders
+        on sessions.order_number = all_orders.order_number
+
+),
+
+{%- endif %}
+
+orders as (
+
+    select *
+    from all_orders
+    {%- if is_incremental() %}
+        where all_orders.order_id in (select changed_orders.order_id from changed_orders)
+    {%- endif %}
 
 ),
 
@@ -55,6 +122,7 @@ candidate_sessions as (
         sessions.utm_source,
         sessions.utm_campaign,
         sessions.started_at,
+        sessions._loaded_at,
         case when sessions.channel_code = 'direct' then 1 else 0 end as is_direct
 
     from orders
@@ -82,6 +150,17 @@ ranked_sessions as (
         ) as last_touch_rank
 
     from candidate_sessions
+
+),
+
+candidate_loads as (
+
+    select
+        order_id,
+        max(_loaded_at) as _loaded_at
+
+    from candidate_sessions
+    group by order_id
 
 ),
 
@@ -136,7 +215,12 @@ final as (
         touches.session_id is not null and touches.channel_code != 'direct' as is_attributed,
         orders.order_date,
         orders.ordered_at,
-        touches.started_at as touched_at
+        touches.started_at as touched_at,
+        -- the newest load among the order and its candidate sessions
+        greatest(
+            orders._loaded_at, coalesce(candidate_loads._loaded_at, orders._loaded_at)
+        ) as _loaded_at,
+        {{ dbt_invocation_id() }} as _dbt_invocation_id
 
     from orders
     cross join attribution_models
@@ -144,6 +228,8 @@ final as (
         on
             orders.order_id = touches.order_id
             and attribution_models.attribution_model = touches.attribution_model
+    left join candidate_loads
+        on orders.order_id = candidate_loads.order_id
 
 )
 

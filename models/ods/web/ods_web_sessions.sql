@@ -10,9 +10,12 @@
 {#- Web sessions: a visitor's events of the known types (one of a type nobody documented stays
     in ods_web_events) split where 30 minutes (var session_timeout_minutes) pass without one, or
     where one arrives through a UTM source other than the session's own (events without UTM
-    parameters keep it). The channel comes from the first event. Incremental: a late event can
-    merge or split sessions, so a run recomputes every session of each visitor with an event
-    loaded since the last run, and deletes the sessions held for them. -#}
+    parameters keep it). The channel comes from the first event. Incremental: for each visitor
+    with an event delivered since the last run, a run recomputes the sessions from the last
+    held visit that began before the event and numbers them on from the earlier ones, which it
+    keeps (macro web_sessions_to_recompute). -#}
+
+-- depends_on: {{ ref('stg_web__events') }}
 with
 
 events as (
@@ -28,24 +31,7 @@ utm_channel_mapping as (
 
 ),
 
-changed_visitors as (
-
-    -- a late or repeated event can merge or split a visitor's sessions: each visitor with an
-    -- event that a load since the last run brought has all their sessions recomputed
-    select distinct anonymous_id
-    from events
-    where {{ loaded_since_last_run() }}
-
-),
-
-visitor_events as (
-
-    select events.*
-    from events
-    inner join changed_visitors
-        on events.anonymous_id = changed_visitors.anonymous_id
-
-),
+{{ web_sessions_to_recompute('events') }},
 
 visit_starts as (
 
@@ -125,7 +111,7 @@ numbered as (
 
     select
         *,
-        sum(is_session_start) over (
+        earlier_session_count + sum(is_session_start) over (
             partition by anonymous_id
             order by occurred_at, event_id
             rows between unbounded preceding and current row
@@ -177,7 +163,7 @@ session_activity as (
 
 ),
 
-final as (
+recomputed_sessions as (
 
     select
         -- ids
@@ -226,6 +212,18 @@ final as (
         on
             session_starts.utm_source = utm_channel_mapping.utm_source
             and session_starts.utm_medium = utm_channel_mapping.utm_medium
+
+),
+
+final as (
+
+    select * from recomputed_sessions
+    {%- if is_incremental() %}
+
+    union all
+
+    select * from kept_sessions
+    {%- endif %}
 
 )
 

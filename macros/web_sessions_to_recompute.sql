@@ -1,0 +1,172 @@
+{#- The CTEs from which ods_web_sessions recomputes sessions: `visitor_events`, the events (of
+    `events`, a CTE) to split into sessions, with `earlier_session_count`, the number of the
+    visitor's sessions before them; in an incremental run also `kept_sessions`, the held
+    sessions that the events delivered since the last run cannot change, as the model writes
+    them. A full build splits every event.
+    A late event can merge or split only the visit it lands in and the sessions after it: a
+    visit ends after 30 minutes (var session_timeout_minutes) without an event, which a later
+    event cannot bridge. So each changed visitor's sessions are recomputed from the last held
+    visit that began before the earliest changed event. Only the changed visitors' held
+    sessions and the events since their first recomputed visit are read. -#}
+{% macro web_sessions_to_recompute(events) -%}
+{%- if is_incremental() %}
+
+held_sessions as (
+
+    select * from {{ this }}
+
+),
+
+deliveries as (
+
+    -- every delivery of each event a load since the last run brought: a re-delivered event
+    -- may have moved in time or to another visitor, and its old place changes too
+    {{ rows_of_keys_loaded_since_last_run(ref('stg_web__events'), 'event_id') }}
+
+),
+
+changed_visitors as (
+
+    select
+        anonymous_id,
+        min(occurred_at) as changed_from
+
+    from deliveries
+    group by anonymous_id
+
+),
+
+changed_visitor_sessions as (
+
+    -- a visit starts after 30 minutes without an event, so a session starting more than that
+    -- after the previous one ended starts one
+    select
+        held_sessions.*,
+        changed_visitors.changed_from,
+        case
+            when
+                held_sessions.started_at <= {{ dbt.dateadd(
+                    'minute', var('session_timeout_minutes'),
+                    'lag(held_sessions.ended_at) over (
+                        partition by held_sessions.anonymous_id
+                        order by held_sessions.started_at, held_sessions.session_number
+                    )',
+                ) }}
+                then 0
+            else 1
+        end as is_visit_start
+
+    from held_sessions
+    inner join changed_visitors
+        on held_sessions.anonymous_id = changed_visitors.anonymous_id
+
+),
+
+recomputed_from as (
+
+    -- events before the last visit that began before the first changed event keep their
+    -- sessions: a later event cannot reach back across a 30-minute pause. Without such a
+    -- visit, the visitor's held events all come at or after the changed one.
+    select
+        changed_visitors.anonymous_id,
+        coalesce(
+            max(
+                case
+                    when
+                        changed_visitor_sessions.is_visit_start = 1
+                        and changed_visitor_sessions.started_at < changed_visitors.changed_from
+                        then changed_visitor_sessions.started_at
+                end
+            ),
+            changed_visitors.changed_from
+        ) as recomputed_from
+
+    from changed_visitors
+    left join changed_visitor_sessions
+        on changed_visitors.anonymous_id = changed_visitor_sessions.anonymous_id
+    group by changed_visitors.anonymous_id, changed_visitors.changed_from
+
+),
+
+kept_sessions as (
+
+    -- as held, written again: the run replaces all of a changed visitor's sessions
+    select
+        changed_visitor_sessions.session_id,
+        changed_visitor_sessions.anonymous_id,
+        changed_visitor_sessions.customer_id,
+        changed_visitor_sessions.order_number,
+        changed_visitor_sessions.landing_page_url,
+        changed_visitor_sessions.referrer,
+        changed_visitor_sessions.utm_source,
+        changed_visitor_sessions.utm_medium,
+        changed_visitor_sessions.utm_campaign,
+        changed_visitor_sessions.channel_code,
+        changed_visitor_sessions.country_code,
+        changed_visitor_sessions.device_type,
+        changed_visitor_sessions.session_number,
+        changed_visitor_sessions.event_count,
+        changed_visitor_sessions.page_view_count,
+        changed_visitor_sessions.product_view_count,
+        changed_visitor_sessions.add_to_cart_count,
+        changed_visitor_sessions.checkout_started_count,
+        changed_visitor_sessions.order_completed_count,
+        changed_visitor_sessions.has_order,
+        changed_visitor_sessions.session_date,
+        changed_visitor_sessions.started_at,
+        changed_visitor_sessions.ended_at,
+        changed_visitor_sessions._dlt_load_id,
+        changed_visitor_sessions._loaded_at,
+        {{ dbt_invocation_id() }} as _dbt_invocation_id
+
+    from changed_visitor_sessions
+    inner join recomputed_from
+        on changed_visitor_sessions.anonymous_id = recomputed_from.anonymous_id
+    where changed_visitor_sessions.started_at < recomputed_from.recomputed_from
+
+),
+
+earlier_session_counts as (
+
+    select
+        recomputed_from.anonymous_id,
+        recomputed_from.recomputed_from,
+        count(kept_sessions.session_id) as earlier_session_count
+
+    from recomputed_from
+    left join kept_sessions
+        on recomputed_from.anonymous_id = kept_sessions.anonymous_id
+    group by recomputed_from.anonymous_id, recomputed_from.recomputed_from
+
+),
+
+visitor_events as (
+
+    -- the bound on all visitors lets the warehouse skip the older part of the events
+    select
+        events.*,
+        earlier_session_counts.earlier_session_count
+
+    from {{ events }} as events
+    inner join earlier_session_counts
+        on
+            events.anonymous_id = earlier_session_counts.anonymous_id
+            and events.occurred_at >= earlier_session_counts.recomputed_from
+    where events.occurred_at >= (select min(recomputed_from) from recomputed_from)
+
+)
+
+{%- else %}
+
+visitor_events as (
+
+    select
+        *,
+        0 as earlier_session_count
+
+    from {{ events }}
+
+)
+
+{%- endif %}
+{%- endmacro %}
