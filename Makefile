@@ -50,7 +50,9 @@ lint: setup
 
 test: lint
 	@# pytest exits 5 when it collected nothing: that is a failure here, not a pass.
-	$(VENV_BIN)/pytest; status=$$?; \
+	@# One pytest-xdist worker per core; tests that share a built warehouse share a worker
+	@# (tests/conftest.py groups them).
+	$(VENV_BIN)/pytest -n auto --dist loadgroup; status=$$?; \
 		if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; fi; exit $$status
 
 format: setup

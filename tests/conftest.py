@@ -44,6 +44,35 @@ E2E_DAYS = 50
 E2E_SCALE = 0.005
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep the tests that share a built warehouse on one pytest-xdist worker.
+
+    `make test` runs on two workers (`-n auto --dist loadgroup`). A session-scoped fixture is set
+    up once per worker, so two workers would each simulate, load and build the same warehouse.
+    Every test file, and every project fixture wider than a function, is a node; a test joins its
+    file with the wide fixtures it uses; each connected set of files becomes one xdist group,
+    which a single worker runs. Files that share nothing wide still spread over both workers.
+    """
+    parents: dict[str, str] = {}
+
+    def root(node: str) -> str:
+        while parents.setdefault(node, node) != node:
+            parents[node] = parents[parents[node]]
+            node = parents[node]
+        return node
+
+    for item in items:
+        test_file = item.nodeid.split("::", 1)[0]
+        # pytest's public API names the fixtures a test uses, not where they are defined
+        for name, definitions in item._fixtureinfo.name2fixturedefs.items():
+            for definition in definitions:
+                # baseid is "" for pytest's and plugins' own fixtures (tmp_path_factory, ...)
+                if definition.scope != "function" and definition.baseid:
+                    parents[root(f"{definition.baseid}::{name}")] = root(test_file)
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(root(item.nodeid.split("::", 1)[0])))
+
+
 def services_required() -> bool:
     """On CI the local services are part of the contract: missing ones fail instead of skip."""
     return os.environ.get("WAREHOUSE_REQUIRE_SERVICES") == "1"
