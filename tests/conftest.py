@@ -44,6 +44,8 @@ E2E_DAYS = 50
 E2E_SCALE = 0.005
 
 
+# first: pytest-xdist's own hook reads the groups to schedule by
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Keep the tests that share a built warehouse on one pytest-xdist worker.
 
