@@ -416,7 +416,7 @@ def _run_pipeline(
     rows = _rows_of_loads(pipeline, recovered_ids) if recovered_ids else {}
     recovered_files = _files_of_loads(pipeline, recovered_ids) if recovered_ids else []
     info = pipeline.run(_make_source(name, settings, pipeline), loader_file_format=file_format)
-    replace_redelivered_files(pipeline)
+    replace_redelivered_files(pipeline, [*recovered_ids, *info.loads_ids])
     # rows as extracted: dlt's normalize counts are off for JSON rows written as CSV
     extract_info = pipeline.last_trace.last_extract_info
     for step_metrics in extract_info.metrics.values() if extract_info else []:
