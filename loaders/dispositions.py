@@ -8,7 +8,7 @@ source's `quarantined_records` load this way.
 
 A first load holds each key once when its source sends each record once. A record the source
 re-sends in the same read (an API record updated while its list is paged, so that it moves to
-a later page) lands twice then; staging keeps the latest (`deduplicate`), and the next load's
+a later page) lands twice then; the owning ODS model keeps the latest, and the next load's
 merge, which re-reads the record's lookback window, replaces both rows.
 """
 

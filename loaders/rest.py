@@ -31,6 +31,8 @@ import pyarrow as pa
 from dlt.common.configuration.resolve import resolve_configuration
 from dlt.common.configuration.specs import RuntimeConfiguration
 from dlt.common.normalizers.utils import generate_dlt_ids
+from dlt.common.schema.typing import TColumnSchema
+from dlt.common.schema.utils import get_columns_names_with_prop
 from dlt.extract import DltResource
 from dlt.sources.helpers.requests import Client
 from dlt.sources.rest_api import rest_api_resources
@@ -46,7 +48,13 @@ from loaders.quarantine import (
     register_quarantine_table,
 )
 from loaders.secrets import mask_secrets
-from loaders.validation import check_page, page_table, reject_reasons, strip_typed_text
+from loaders.validation import (
+    API_DECIMAL_TYPE,
+    check_page,
+    page_table,
+    reject_reasons,
+    strip_typed_text,
+)
 
 
 def retrying_session() -> Session:
@@ -253,22 +261,55 @@ def date_windowed(
     ]
 
 
+def declared_columns(
+    column_hints: Mapping[str, Mapping[str, Any]], primary_key: Sequence[str]
+) -> dict[str, TColumnSchema]:
+    """`column_hints` complete, as an Arrow page of `check_page` declares the same columns:
+    nullable but for `primary_key`, a decimal with `API_DECIMAL_TYPE`'s precision and scale.
+
+    dlt's `freeze` data type contract compares every one of these properties with the stored
+    column, so the row and Arrow paths must declare them alike.
+    """
+    columns: dict[str, TColumnSchema] = {}
+    for name, hints in column_hints.items():
+        column: dict[str, Any] = {"name": name, **hints, "nullable": name not in primary_key}
+        if column.get("data_type") == "decimal":
+            column["precision"] = API_DECIMAL_TYPE.precision
+            column["scale"] = API_DECIMAL_TYPE.scale
+        columns[name] = column  # type: ignore[assignment]
+    return columns
+
+
 def with_column_hints(
     resources: list[DltResource],
     column_hints: Mapping[str, Mapping[str, Any]],
     loaded_rows: LoadedRows | None = None,
 ) -> list[DltResource]:
-    """Register the quarantine table on every resource, then apply `column_hints` per resource.
+    """Register the quarantine table on every resource, then declare `column_hints` per
+    resource (`declared_columns`), on the resource and in the source's schema.
 
-    The order matters: see `register_quarantine_table`. The returned list also holds the
-    resource that creates the (possibly empty) quarantine table. The quarantine table is
-    appended on its first load (`merge_after_first_load` with `loaded_rows`), merged after.
+    Call it inside a `@dlt.source` function. The order matters: see `register_quarantine_table`.
+    The returned list also holds the resource that creates the (possibly empty) quarantine
+    table. The quarantine table is appended on its first load (`merge_after_first_load` with
+    `loaded_rows`), merged after.
+
+    In the source's schema the declaration reaches a warehouse loaded before it: dlt merges a
+    source's schema into the stored one before extracting, without the contract check, so
+    columns stored with a data type alone (by the row-by-row loader before issue #13) gain the
+    same `nullable`, precision and scale, which their tables already have (dlt's defaults), and
+    the first Arrow page then finds no type change to refuse.
     """
     disposition = merge_after_first_load(QUARANTINE_TABLE, loaded_rows)
+    source_schema = dlt.current.source_schema()
     for resource in resources:
         register_quarantine_table(resource, disposition)
         if resource.name in column_hints:
-            resource.apply_hints(columns=dict(column_hints[resource.name]))
+            primary_key = get_columns_names_with_prop(
+                resource.compute_table_schema(), "primary_key", include_incomplete=True
+            )
+            columns = declared_columns(column_hints[resource.name], primary_key)
+            resource.apply_hints(columns=columns)
+            source_schema.update_table({"name": resource.name, "columns": columns})
     return [*resources, quarantine_table_resource(write_disposition=disposition)]
 
 

@@ -49,7 +49,6 @@ def store_pre_arrow_columns(data_dir: Path) -> None:
                 for prop in TYPE_PROPERTIES:
                     column.pop(prop, None)  # type: ignore[misc]
                 column.update(old_type)
-        schema._bump_version()
         pipeline.schemas.save_schema(schema)
 
 
