@@ -11,7 +11,8 @@ not at all.
 What a file delivered is keyed by the file: its clean rows carry `_source_file`, its quarantined
 rows too, and every read of a file appends one row to `file_deliveries` in the same load. After
 the load, `replace_redelivered_files` deletes what earlier deliveries of a re-delivered file
-landed, so the raw tables hold each file's latest content only: a row the 3PL removed
+landed (once, in the run that loaded the new delivery), so the raw tables hold each file's
+latest content only: a row the 3PL removed
 disappears, a bad row that moved to another line is quarantined once. The clean tables are
 appended, not merged on their business key: the same shipment in two files is two raw rows (the
 staging models keep one), and dropping it from one file leaves the other file's row.
@@ -236,17 +237,20 @@ def _deliveries(files: list[_ReadFile]) -> DataItemWithMeta:
     return dlt.mark.with_hints(rows, hints, create_table_variant=True)
 
 
-def replace_redelivered_files(pipeline: dlt.Pipeline) -> None:
-    """Delete the rows earlier deliveries of a re-delivered file landed, in every table.
+def replace_redelivered_files(pipeline: dlt.Pipeline, load_ids: Collection[str]) -> None:
+    """Delete the rows earlier deliveries of a file re-delivered in `load_ids` landed.
 
-    Runs after each load of a file source. The deliveries and the rows land in the same dlt
-    load, so the set of rows to delete is read from the destination itself: a run killed before
-    this step leaves old rows that the next run deletes. dlt's own `merge_key` (delete-insert
-    on `_source_file`) was not used: a re-delivered file with no clean rows (or no bad rows)
-    sends nothing to that table, so the merge would delete nothing there.
+    Runs after each load of a file source with the loads of that run and those no run logged
+    yet (a killed run's). The deliveries and the rows land in the same dlt load, so the set of
+    rows to delete is read from the destination itself: a run killed before this step leaves
+    old rows that the next run deletes, since it names the killed run's loads. A file
+    re-delivered in an earlier, logged run was replaced then, so a load without re-deliveries
+    deletes nothing and scans no table. dlt's own `merge_key` (delete-insert on `_source_file`)
+    was not used: a re-delivered file with no clean rows (or no bad rows) sends nothing to
+    that table, so the merge would delete nothing there.
     """
     schema = pipeline.default_schema
-    if DELIVERIES_TABLE not in schema.data_table_names(seen_data_only=True):
+    if not load_ids or DELIVERIES_TABLE not in schema.data_table_names(seen_data_only=True):
         return
     tables = [
         name
@@ -256,11 +260,18 @@ def replace_redelivered_files(pipeline: dlt.Pipeline) -> None:
     with pipeline.sql_client() as client:
         deliveries = client.make_qualified_table_name(DELIVERIES_TABLE)
         loads = client.make_qualified_table_name("_dlt_loads")
+        # load ids are dlt's own timestamps (digits and a dot): safe as literals
+        these_loads = ", ".join(f"'{load_id}'" for load_id in load_ids if _is_load_id(load_id))
+        if not these_loads:
+            return
         # dlt's load ids are timestamps of equal length, so they sort as text
         latest_deliveries = f"""
             select source_file, max(_dlt_load_id) as load_id
             from {deliveries}
             where _dlt_load_id in (select load_id from {loads} where status = 0)
+                and source_file in (
+                    select source_file from {deliveries} where _dlt_load_id in ({these_loads})
+                )
             group by source_file
             having count(*) > 1
         """
@@ -280,6 +291,10 @@ def replace_redelivered_files(pipeline: dlt.Pipeline) -> None:
                     )
                     """
                 )
+
+
+def _is_load_id(load_id: str) -> bool:
+    return bool(load_id) and all(character.isdigit() or character == "." for character in load_id)
 
 
 def _one_line(error: BaseException) -> str:

@@ -7,7 +7,8 @@ of in the clean table: which table it was meant for, why it was rejected, where 
 load saw it.
 
 The table merges on `quarantine_id`, a hash of (source table, reason, record key), so that
-reading the same bad record again (an API lookback window) does not count it twice. The rows of
+reading the same bad record again (an API lookback window) does not count it twice; while the
+destination holds none of its rows it is appended instead (`loaders.dispositions`). The rows of
 a file source also carry `_source_file`: a re-delivered file replaces every row its earlier
 delivery quarantined (`loaders.files.replace_redelivered_files`), wherever the bad rows moved.
 """
@@ -19,6 +20,7 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
+from dlt.common.schema.typing import TWriteDisposition
 from dlt.extract import DltResource
 from dlt.extract.items import DataItemWithMeta
 
@@ -52,17 +54,21 @@ QUARANTINE_COLUMNS: Any = {
 SOURCE_FILE_COLUMN: Any = {"_source_file": {"data_type": "text", "nullable": True}}
 
 
-def quarantine_table_resource(*, file_source: bool = False) -> DltResource:
+def quarantine_table_resource(
+    *, file_source: bool = False, write_disposition: TWriteDisposition = "merge"
+) -> DltResource:
     """A resource that creates an empty `quarantined_records` table in every raw dataset.
 
     Staging models select from the table whether or not a load ever rejected a record. The
     table of a `file_source` has the `_source_file` column its rows are replaced by.
+    `write_disposition` must be the one the source's resources register the table with
+    (`register_quarantine_table`).
     """
 
     @dlt.resource(
         name=QUARANTINE_TABLE,
         primary_key="quarantine_id",
-        write_disposition="merge",
+        write_disposition=write_disposition,
         columns={**QUARANTINE_COLUMNS, **(SOURCE_FILE_COLUMN if file_source else {})},
     )
     def quarantined_records() -> Any:
@@ -76,25 +82,30 @@ def quarantine_id(source_table: str, reason: str, record_key: str) -> str:
     return hashlib.md5(f"{source_table}|{reason}|{record_key}".encode()).hexdigest()
 
 
-def _quarantine_hints() -> Any:
+def _quarantine_hints(write_disposition: TWriteDisposition | None = None) -> Any:
     return dlt.mark.make_hints(
         table_name=QUARANTINE_TABLE,
         primary_key="quarantine_id",
-        write_disposition="merge",
+        write_disposition=write_disposition,
     )
 
 
 def _mark(items: pa.Table | list[dict[str, Any]]) -> DataItemWithMeta:
+    # no write disposition: the rows keep the one their resource registered the table with
     return dlt.mark.with_hints(items, _quarantine_hints(), create_table_variant=True)
 
 
-def register_quarantine_table(resource: DltResource) -> None:
+def register_quarantine_table(
+    resource: DltResource, write_disposition: TWriteDisposition = "merge"
+) -> None:
     """Declare `quarantined_records` hints on `resource` before it gets its own column hints.
 
-    dlt builds a table variant from a copy of the resource's hints at that moment: declared
-    first, the quarantine table does not inherit the resource's columns (`amount`, ...).
+    Every resource yielding quarantined rows must: dlt builds a table variant from a copy of
+    the resource's hints at that moment, so declared first, the quarantine table does not
+    inherit the resource's columns (`amount`, ...), and the rows keep `write_disposition`
+    (`merge`, or `append` on the table's first load: `loaders.dispositions`).
     """
-    resource.apply_hints(create_table_variant=True, **_quarantine_hints())
+    resource.apply_hints(create_table_variant=True, **_quarantine_hints(write_disposition))
 
 
 def quarantine_table(table: pa.Table, source_file: str | None = None) -> DataItemWithMeta:

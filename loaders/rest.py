@@ -22,27 +22,39 @@
 
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dlt
+import pyarrow as pa
 from dlt.common.configuration.resolve import resolve_configuration
 from dlt.common.configuration.specs import RuntimeConfiguration
+from dlt.common.normalizers.utils import generate_dlt_ids
+from dlt.common.schema.typing import TColumnSchema
+from dlt.common.schema.utils import get_columns_names_with_prop
 from dlt.extract import DltResource
 from dlt.sources.helpers.requests import Client
 from dlt.sources.rest_api import rest_api_resources
 from requests import Response, Session
 
 from loaders.contracts import RecordContract
+from loaders.dispositions import LoadedRows, merge_after_first_load
 from loaders.quarantine import (
     QUARANTINE_ID,
+    QUARANTINE_TABLE,
     quarantine_records,
     quarantine_table_resource,
     register_quarantine_table,
 )
 from loaders.secrets import mask_secrets
-from loaders.validation import reject_reasons, strip_typed_text
+from loaders.validation import (
+    API_DECIMAL_TYPE,
+    check_page,
+    page_table,
+    reject_reasons,
+    strip_typed_text,
+)
 
 
 def retrying_session() -> Session:
@@ -90,37 +102,61 @@ def contract_check(
     contract: RecordContract,
     key_field: str | None,
     pages: PageLocations,
+    *,
+    as_arrow: bool = True,
+    primary_key: Sequence[str] = (),
 ) -> Callable[[Any], Iterator[Any]]:
     """A resource step checking each page as one table: the clean records go on as the page,
     the others to `quarantined_records` with their page.
 
     Add it with `resource.add_step()` (a `yield_map` would hand it one record at a time). The
-    checks are the file sources' (`reject_reasons`); a clean record keeps its values, except
-    that text in a typed column loses the whitespace around it (blank text is null), as it does
-    from a file. A quarantined
-    record is keyed by its `key_field`, or by its whole payload when the field is None or
-    missing.
+    checks are the file sources' (`check_page`, `reject_reasons`). With `as_arrow`, the clean
+    records go on as one Arrow table with their typed columns typed as a file's are (dlt writes
+    it as a whole instead of normalizing each row) and a `_dlt_id` per row, as dlt gives rows;
+    a page that cannot be one table (see `page_table`) and every page without `as_arrow` go on
+    as records, whose text in a typed column loses the whitespace around it (blank text is null)
+    and which dlt coerces to the hinted types. A quarantined record is keyed by its
+    `key_field`, or by its whole payload when the field is None or missing; `primary_key`
+    columns are not null in the Arrow table.
     """
+
+    def rejected_record(reason: str, record: Mapping[str, Any]) -> tuple[str, str, Any]:
+        key = record.get(key_field) if key_field else None
+        if key is None:
+            key = json.dumps(record, sort_keys=True, default=str)
+        return reason, str(key), record
 
     def check(page: Any) -> Iterator[Any]:
         records = page if isinstance(page, list) else [page]
         if not records:
             return
-        clean, rejected = [], []
-        for record, reason in zip(records, reject_reasons(records, contract), strict=True):
-            if reason is None:
-                clean.append(strip_typed_text(record, contract))
-                continue
-            key = record.get(key_field) if key_field else None
-            if key is None:
-                key = json.dumps(record, sort_keys=True, default=str)
-            rejected.append((reason, str(key), record))
-        if clean:
-            yield clean
+        table = page_table(records, contract) if as_arrow else None
+        if table is not None:
+            clean_table, reasons = check_page(table, contract, primary_key)
+            if clean_table.num_rows:
+                ids = pa.array(generate_dlt_ids(clean_table.num_rows), pa.string())
+                yield clean_table.append_column(_DLT_ID_FIELD, ids)
+        else:
+            reasons = reject_reasons(records, contract)
+            clean = [
+                strip_typed_text(record, contract)
+                for record, reason in zip(records, reasons, strict=True)
+                if reason is None
+            ]
+            if clean:
+                yield clean
+        rejected = [
+            rejected_record(reason, record)
+            for record, reason in zip(records, reasons, strict=True)
+            if reason is not None
+        ]
         if rejected:
             yield quarantine_records(resource_name, rejected, pages.location(resource_name))
 
     return check
+
+
+_DLT_ID_FIELD = pa.field("_dlt_id", pa.string(), nullable=False)
 
 
 def parent_pages_without_quarantine(item: Any) -> Iterator[list[Any]]:
@@ -225,19 +261,56 @@ def date_windowed(
     ]
 
 
-def with_column_hints(
-    resources: list[DltResource], column_hints: Mapping[str, Mapping[str, Any]]
-) -> list[DltResource]:
-    """Register the quarantine table on every resource, then apply `column_hints` per resource.
+def declared_columns(
+    column_hints: Mapping[str, Mapping[str, Any]], primary_key: Sequence[str]
+) -> dict[str, TColumnSchema]:
+    """`column_hints` complete, as an Arrow page of `check_page` declares the same columns:
+    nullable but for `primary_key`, a decimal with `API_DECIMAL_TYPE`'s precision and scale.
 
-    The order matters: see `register_quarantine_table`. The returned list also holds the
-    resource that creates the (possibly empty) quarantine table.
+    dlt's `freeze` data type contract compares every one of these properties with the stored
+    column, so the row and Arrow paths must declare them alike.
     """
+    columns: dict[str, TColumnSchema] = {}
+    for name, hints in column_hints.items():
+        column: dict[str, Any] = {"name": name, **hints, "nullable": name not in primary_key}
+        if column.get("data_type") == "decimal":
+            column["precision"] = API_DECIMAL_TYPE.precision
+            column["scale"] = API_DECIMAL_TYPE.scale
+        columns[name] = column  # type: ignore[assignment]
+    return columns
+
+
+def with_column_hints(
+    resources: list[DltResource],
+    column_hints: Mapping[str, Mapping[str, Any]],
+    loaded_rows: LoadedRows | None = None,
+) -> list[DltResource]:
+    """Register the quarantine table on every resource, then declare `column_hints` per
+    resource (`declared_columns`), on the resource and in the source's schema.
+
+    Call it inside a `@dlt.source` function. The order matters: see `register_quarantine_table`.
+    The returned list also holds the resource that creates the (possibly empty) quarantine
+    table. The quarantine table is appended on its first load (`merge_after_first_load` with
+    `loaded_rows`), merged after.
+
+    In the source's schema the declaration reaches a warehouse loaded before it: dlt merges a
+    source's schema into the stored one before extracting, without the contract check, so
+    columns stored with a data type alone (by the row-by-row loader before issue #13) gain the
+    same `nullable`, precision and scale, which their tables already have (dlt's defaults), and
+    the first Arrow page then finds no type change to refuse.
+    """
+    disposition = merge_after_first_load(QUARANTINE_TABLE, loaded_rows)
+    source_schema = dlt.current.source_schema()
     for resource in resources:
-        register_quarantine_table(resource)
+        register_quarantine_table(resource, disposition)
         if resource.name in column_hints:
-            resource.apply_hints(columns=dict(column_hints[resource.name]))
-    return [*resources, quarantine_table_resource()]
+            primary_key = get_columns_names_with_prop(
+                resource.compute_table_schema(), "primary_key", include_incomplete=True
+            )
+            columns = declared_columns(column_hints[resource.name], primary_key)
+            resource.apply_hints(columns=columns)
+            source_schema.update_table({"name": resource.name, "columns": columns})
+    return [*resources, quarantine_table_resource(write_disposition=disposition)]
 
 
 def updated_since(cursor_path: str, initial_value: Any, lag: float) -> dict[str, Any]:
@@ -262,6 +335,7 @@ def checked_rest_api_resources(
     contracts: Mapping[str, RecordContract],
     column_hints: Mapping[str, Mapping[str, Any]],
     resource_defaults: Mapping[str, Any] | None = None,
+    loaded_rows: LoadedRows | None = None,
 ) -> list[DltResource]:
     """The resources of a REST API source, checked against their contracts.
 
@@ -276,10 +350,14 @@ def checked_rest_api_resources(
         column_hints: dlt column hints per resource.
         resource_defaults: `rest_api` defaults for every resource config, over
             `write_disposition="merge"`.
+        loaded_rows: The rows a table holds in the destination now (None before its first
+            load): a merged table the destination holds none of is appended instead
+            (`merge_after_first_load`). Without it every merged table merges.
 
     Returns:
         The resources, each loading with retries (`retrying_session`), its clean records merged
-        and the others in `quarantined_records`, plus the resource creating that table. A child
+        (appended on the table's first load) and the others in `quarantined_records`, plus
+        the resource creating that table. A child
         of a checked resource is requested for its parent's clean records only.
     """
     pages = PageLocations()
@@ -301,6 +379,7 @@ def checked_rest_api_resources(
         }
     )
     dict_configs = {config["name"]: config for config in configs if isinstance(config, dict)}
+    parents = {_parent_name(config) for config in dict_configs.values()}
     for resource in api_resources:
         config = dict_configs.get(resource.name, {})
         if resource.name in contracts:
@@ -308,11 +387,48 @@ def checked_rest_api_resources(
             key_field = primary_key if isinstance(primary_key, str) else None
             contract = contracts[resource.name]
             # after the processing steps: a check sees a whole page (see contract_check)
-            resource.add_step(contract_check(resource.name, contract, key_field, pages))
+            resource.add_step(
+                contract_check(
+                    resource.name,
+                    contract,
+                    key_field,
+                    pages,
+                    as_arrow=_pages_as_arrow(config, contract, is_parent=resource.name in parents),
+                    primary_key=[primary_key]
+                    if isinstance(primary_key, str)
+                    else primary_key or [],
+                )
+            )
+        if resource.write_disposition == "merge":
+            resource.apply_hints(
+                write_disposition=merge_after_first_load(resource.name, loaded_rows)
+            )
         if _parent_name(config) in contracts:
             # a child is requested per parent row: never for a quarantined one
             resource.add_yield_map(parent_pages_without_quarantine, insert_at=0)
-    return with_column_hints(api_resources, column_hints)
+    return with_column_hints(api_resources, column_hints, loaded_rows)
+
+
+def _pages_as_arrow(
+    config: Mapping[str, Any], contract: RecordContract, *, is_parent: bool
+) -> bool:
+    """Whether a resource's clean pages go on as Arrow tables (see `contract_check`).
+
+    Not for a parent: `rest_api` requests its children per record of a page of records. Not
+    when the incremental cursor is a checked timestamp, date or fractional number: the check
+    types it, while dlt's incremental step compares it with the last value it stored, the text
+    or JSON number the API sent (an Arrow table cannot compare a timestamp with text).
+    """
+    if is_parent:
+        return False
+    params = config.get("endpoint", {}).get("params", {})
+    cursors = [
+        value["cursor_path"]
+        for value in params.values()
+        if isinstance(value, Mapping) and value.get("type") == "incremental"
+    ]
+    typed = {*contract.timestamps, *contract.dates, *contract.decimals, *contract.floats}
+    return not typed.intersection(cursors)
 
 
 def _with_page_hook(config: dict[str, Any], pages: PageLocations) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from dlt.common.configuration.exceptions import (
 )
 from dlt.common.destination import Destination
 from dlt.common.destination.exceptions import DestinationUndefinedEntity
+from dlt.common.storages.load_package import ParsedLoadJobFileName
 from dlt.common.versioned_state import decompress_state
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.extract import DltSource
@@ -328,7 +329,58 @@ def _complete_pending_loads(pipeline: dlt.Pipeline) -> None:
     if pipeline.list_extracted_load_packages():
         pipeline.normalize()
     if pipeline.list_normalized_load_packages():
+        _discard_unrecorded_rows(pipeline)
         pipeline.load()
+
+
+def _discard_unrecorded_rows(pipeline: dlt.Pipeline) -> None:
+    """Make a killed load's jobs land each row once when dlt runs them again.
+
+    dlt runs a pending package's job again unless it recorded the job's outcome, which it does
+    after the destination committed the rows: a kill in between leaves the rows in the table
+    and the job to run, and an appended (or truncated-once replaced) table would get them
+    twice. The package's rows carry its load id, which no finished load has, but not which of
+    its files landed them: so for each table with such a job, every job of the package that
+    loads into the table runs again and the table's rows of the package are deleted. The jobs
+    are put back first: killed in between, the next run deletes and reruns them all again.
+    Tables loaded through dlt's staging dataset (merge) replace rows by key on every run.
+    """
+    # dlt keeps the job files of its packages here; no public API moves a job back
+    packages = pipeline._get_load_storage().normalized_packages
+    with pipeline.destination_client() as job_client:
+        for load_id in pipeline.list_normalized_load_packages():
+            may_have_written = {
+                ParsedLoadJobFileName.parse(job_file).table_name
+                for job_file, _ in packages.list_retried_new_jobs(load_id)
+            }
+            tables = sorted(
+                table
+                for table in may_have_written
+                if not job_client.should_load_data_to_staging_dataset(table)  # type: ignore[attr-defined]
+            )
+            if not tables:
+                continue
+            for state, job in packages.list_all_jobs_with_states(load_id):
+                if job.table_name not in tables:
+                    continue
+                name = job.file_name()
+                packages.clear_pending_transition(load_id, name)
+                if state == "completed_jobs":
+                    packages.storage.atomic_rename(
+                        packages.get_job_file_path(load_id, "completed_jobs", name),
+                        packages.get_job_file_path(load_id, "started_jobs", name),
+                    )
+            with pipeline.sql_client() as client:
+                for table in tables:
+                    try:
+                        client.execute_sql(
+                            f"delete from {client.make_qualified_table_name(table)} "
+                            "where _dlt_load_id = %s",
+                            load_id,
+                        )
+                    except DestinationUndefinedEntity:
+                        # dlt had not created the table yet: nothing landed there
+                        continue
 
 
 def _unlogged_loads(pipeline: dlt.Pipeline, source: str) -> list[str]:
@@ -416,7 +468,7 @@ def _run_pipeline(
     rows = _rows_of_loads(pipeline, recovered_ids) if recovered_ids else {}
     recovered_files = _files_of_loads(pipeline, recovered_ids) if recovered_ids else []
     info = pipeline.run(_make_source(name, settings, pipeline), loader_file_format=file_format)
-    replace_redelivered_files(pipeline)
+    replace_redelivered_files(pipeline, [*recovered_ids, *info.loads_ids])
     # rows as extracted: dlt's normalize counts are off for JSON rows written as CSV
     extract_info = pipeline.last_trace.last_extract_info
     for step_metrics in extract_info.metrics.values() if extract_info else []:

@@ -12,6 +12,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from loaders.contracts import RecordContract
 from loaders.quarantine import QUARANTINE_SCHEMA
@@ -341,6 +342,94 @@ def reject_reasons(
     finally:
         con.close()
     return [reason for (reason,) in reasons]
+
+
+_ARROW_PAGE_TYPES = (pa.string(), pa.int64(), pa.float64(), pa.bool_(), pa.null())
+"""Arrow types of the columns a page lands as it was sent: those dlt infers from the same
+JSON values one row at a time (text, bigint, double, bool; an all-null column adds nothing)."""
+API_DECIMAL_TYPE = pa.decimal128(38, 9)
+"""A checked decimal's Arrow type on an API page: dlt's default `decimal` precision, which the
+raw tables were created with when dlt typed the rows itself."""
+
+
+def page_table(records: Sequence[Mapping[str, Any]], contract: RecordContract) -> pa.Table | None:
+    """An API page as one Arrow table for `check_page`, or None when it cannot be one.
+
+    The contract's typed columns hold the values' text (`_as_text`, as `reject_reasons` reads
+    them); every other column keeps its JSON type. A page with a nested value (an object or a
+    list, which dlt flattens into `a__b` columns and child tables when it reads rows) or with
+    values of several types in one column is left to dlt row by row: as Arrow it would land in
+    another shape.
+    """
+    typed = _column_types(contract)
+    names = list(dict.fromkeys([*(k for record in records for k in record), *contract.required]))
+    columns: dict[str, pa.Array] = {}
+    for name in names:
+        values = [record.get(name) for record in records]
+        if name in typed:
+            columns[name] = pa.array([_as_text(value) for value in values], pa.string())
+            continue
+        if any(isinstance(value, dict | list) for value in values):
+            return None
+        try:
+            column = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            return None
+        if column.type not in _ARROW_PAGE_TYPES:
+            return None
+        if pa.types.is_null(column.type):
+            if name not in contract.required:
+                continue  # dlt adds no column for values that are all null
+            column = column.cast(pa.string())  # checked as missing, lands nowhere
+        columns[name] = column
+    return pa.table(columns)
+
+
+def check_page(
+    page: pa.Table, contract: RecordContract, primary_key: Sequence[str] = ()
+) -> tuple[pa.Table, list[str | None]]:
+    """(clean rows, why each row breaks `contract` or None) of a `page_table`, in one query.
+
+    The verdicts are `reject_reasons`' and the clean rows' typed columns hold what
+    `split_records` lands from a file: the same value gets the same type whichever way it
+    comes. Decimals take `API_DECIMAL_TYPE`; `primary_key` columns are not null.
+    """
+    numbered = page.append_column("_row", pa.array(range(page.num_rows), pa.int64()))
+    types = _column_types(contract)
+    typed = []
+    for name in page.column_names:
+        if name in types:
+            # try_cast: a rejected row's value may not cast; clean rows fit exactly
+            cast = f"try_cast({_quote(name)} as {types[name][0]})"
+            typed.append(f"case when not {_is_blank(name)} then {cast} end as {_quote(name)}")
+        else:
+            typed.append(_quote(name))
+    con = _cursor()
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        con.register("page", numbered)
+        checked = con.sql(
+            f"""
+            select {", ".join(typed)}, _reject_reason
+            from (select *, {_first_reason(_reject_cases(contract))} as _reject_reason from page)
+            order by _row
+            """
+        ).to_arrow_table()
+    finally:
+        con.close()
+    reasons = checked["_reject_reason"].to_pylist()
+    clean = checked.filter(pc.is_null(checked["_reject_reason"])).drop_columns("_reject_reason")
+    schema = pa.schema(
+        [
+            pa.field(
+                f.name,
+                API_DECIMAL_TYPE if pa.types.is_decimal(f.type) else f.type,
+                nullable=f.name not in primary_key,
+            )
+            for f in clean.schema
+        ]
+    )
+    return clean.cast(schema), reasons
 
 
 def strip_typed_text(record: Mapping[str, Any], contract: RecordContract) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from dlt.extract import DltResource, DltSource
 
 from loaders.ads import settings
 from loaders.contracts import SCHEMA_CONTRACT
+from loaders.dispositions import LoadedRows
 from loaders.registry import SourceContext
 from loaders.rest import (
     checked_rest_api_resources,
@@ -23,6 +24,7 @@ def ads(
     report_lookback_days: int = settings.REPORT_LOOKBACK_DAYS,
     initial_date: date = settings.INITIAL_DATE,
     page_size: int = settings.PAGE_SIZE,
+    loaded_rows: LoadedRows | None = None,
 ) -> list[DltResource]:
     """Campaigns, their ad groups and daily campaign reports from the ads API at `base_url`.
 
@@ -35,6 +37,9 @@ def ads(
             are requested again (platforms restate recent days).
         initial_date: The first day requested on the first run.
         page_size: Records requested per page.
+        loaded_rows: The rows a table holds in the destination now (None before its first
+            load): a table the destination holds none of is appended, not merged
+            (`loaders.dispositions`).
 
     Returns:
         The resources `campaigns` (merged on `campaign_id`), `ad_groups` (merged on
@@ -92,6 +97,7 @@ def ads(
             "ad_groups": settings.AD_GROUP_CONTRACT,
             "daily_reports": settings.REPORT_CONTRACT,
         },
+        loaded_rows=loaded_rows,
         column_hints={
             "campaigns": settings.CAMPAIGN_COLUMNS,
             "ad_groups": settings.AD_GROUP_COLUMNS,
@@ -102,4 +108,4 @@ def ads(
 
 def from_context(context: SourceContext) -> DltSource:
     """The ads source, configured by dlt (`sources.ads.*`)."""
-    return ads()
+    return ads(loaded_rows=context.loaded_rows if context.pipeline else None)

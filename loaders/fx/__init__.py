@@ -6,6 +6,7 @@ import dlt
 from dlt.extract import DltResource, DltSource
 
 from loaders.contracts import SCHEMA_CONTRACT
+from loaders.dispositions import LoadedRows
 from loaders.fx import settings
 from loaders.registry import SourceContext
 from loaders.rest import checked_rest_api_resources, date_windowed
@@ -17,6 +18,7 @@ def fx(
     token: str = dlt.secrets.value,
     lookback_days: int = settings.LOOKBACK_DAYS,
     initial_date: date = settings.INITIAL_DATE,
+    loaded_rows: LoadedRows | None = None,
 ) -> list[DltResource]:
     """Daily reference rates (units of currency per EUR) from the fx API at `base_url`.
 
@@ -26,6 +28,9 @@ def fx(
         lookback_days: How many days before the last loaded `rate_date` the rates are requested
             again, so a corrected rate replaces the earlier one.
         initial_date: The first day requested on the first run.
+        loaded_rows: The rows a table holds in the destination now (None before its first
+            load): a table the destination holds none of is appended, not merged
+            (`loaders.dispositions`).
 
     Returns:
         The resources `rates` (merged on `rate_date`, `currency`) and `quarantined_records`,
@@ -48,10 +53,11 @@ def fx(
             max_days=settings.WINDOW_DAYS,
         ),
         contracts={"rates": settings.RATE_CONTRACT},
+        loaded_rows=loaded_rows,
         column_hints={"rates": settings.COLUMNS},
     )
 
 
 def from_context(context: SourceContext) -> DltSource:
     """The fx source, configured by dlt (`sources.fx.*`)."""
-    return fx()
+    return fx(loaded_rows=context.loaded_rows if context.pipeline else None)

@@ -8,11 +8,13 @@ import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from dlt.common.schema.typing import TWriteDisposition
 from dlt.common.storages.fsspec_filesystem import FileItemDict
 from dlt.extract import DltResource, DltSource
 from dlt.sources.filesystem import filesystem
 
 from loaders.contracts import SCHEMA_CONTRACT, RecordContract
+from loaders.dispositions import LoadedRows, merge_after_first_load
 from loaders.files import (
     CheckRows,
     FileRows,
@@ -23,7 +25,11 @@ from loaders.files import (
 )
 from loaders.logistics import settings
 from loaders.logistics.settings import FileTable
-from loaders.quarantine import quarantine_table_resource
+from loaders.quarantine import (
+    QUARANTINE_TABLE,
+    quarantine_table_resource,
+    register_quarantine_table,
+)
 from loaders.registry import SourceContext
 from loaders.validation import BLANK_TEXT_PATTERN, split_records
 
@@ -127,7 +133,10 @@ def _has_blank_required_values(table: pa.Table, contract: RecordContract) -> boo
 
 
 def _file_resource(
-    bucket_url: str, file_table: FileTable, read_file: Callable[[bytes, str], FileRows]
+    bucket_url: str,
+    file_table: FileTable,
+    read_file: Callable[[bytes, str], FileRows],
+    quarantine_disposition: TWriteDisposition,
 ) -> DltResource:
     """The resource loading `file_table` from its sub-folder of `bucket_url`.
 
@@ -136,6 +145,7 @@ def _file_resource(
         file_table: The file kind: sub-folder, file glob, table, key and contract.
         read_file: Turns a file's bytes and location into its rows (`FileRows`), which are
             checked against `file_table`'s contract a batch of files at a time.
+        quarantine_disposition: How its rejected rows load into `quarantined_records`.
 
     Returns:
         A file listing piped into a transformer named after the table, which yields, per batch
@@ -155,31 +165,43 @@ def _file_resource(
     )
     # appended and replaced by file (loaders.files), not merged on the business key
     reader = dlt.transformer(read_files, name=file_table.table_name, write_disposition="append")
-    return listing | reader
+    resource = listing | reader
+    register_quarantine_table(resource, quarantine_disposition)
+    return resource
 
 
 @dlt.source(name="logistics", schema_contract=SCHEMA_CONTRACT)
-def logistics(bucket_url: str = dlt.config.value) -> list[DltResource]:
+def logistics(
+    bucket_url: str = dlt.config.value, loaded_rows: LoadedRows | None = None
+) -> list[DltResource]:
     """Shipments, tracking events and inventory snapshots from the 3PL folder `bucket_url`.
 
     Args:
         bucket_url: The folder or fsspec URL of the 3PL drops (`sources.logistics.bucket_url`,
             by default `<data dir>/sources/logistics`), with one sub-folder per file kind; a
             missing folder stops the load with a clear message.
+        loaded_rows: The rows a table holds in the destination now (None before its first
+            load): `quarantined_records` is appended while it holds none (`loaders.dispositions`).
 
     Returns:
         The resources `shipments`, `tracking_events` and `inventory_snapshots` (each appended
         and replaced by file when a file is re-delivered; see `_file_resource`) and
         `quarantined_records`.
     """
+    quarantined = merge_after_first_load(QUARANTINE_TABLE, loaded_rows)
     return [
-        _file_resource(bucket_url, settings.SHIPMENTS, _csv_reader(settings.SHIPMENTS)),
-        _file_resource(bucket_url, settings.TRACKING, _csv_reader(settings.TRACKING)),
-        _file_resource(bucket_url, settings.INVENTORY, _read_inventory),
-        quarantine_table_resource(file_source=True),
+        _file_resource(
+            bucket_url, settings.SHIPMENTS, _csv_reader(settings.SHIPMENTS), quarantined
+        ),
+        _file_resource(bucket_url, settings.TRACKING, _csv_reader(settings.TRACKING), quarantined),
+        _file_resource(bucket_url, settings.INVENTORY, _read_inventory, quarantined),
+        quarantine_table_resource(file_source=True, write_disposition=quarantined),
     ]
 
 
 def from_context(context: SourceContext) -> DltSource:
     """The logistics source over `sources.logistics.bucket_url`, else `<sources>/logistics`."""
-    return logistics(bucket_url=context.folder("logistics"))
+    return logistics(
+        bucket_url=context.folder("logistics"),
+        loaded_rows=context.loaded_rows if context.pipeline else None,
+    )

@@ -4,6 +4,7 @@ import dlt
 from dlt.extract import DltResource, DltSource
 
 from loaders.contracts import SCHEMA_CONTRACT
+from loaders.dispositions import LoadedRows
 from loaders.payments import settings
 from loaders.registry import SourceContext
 from loaders.rest import checked_rest_api_resources, updated_since
@@ -15,6 +16,7 @@ def payments(
     token: str = dlt.secrets.value,
     lookback_seconds: int = settings.LOOKBACK_SECONDS,
     page_size: int = settings.PAGE_SIZE,
+    loaded_rows: LoadedRows | None = None,
 ) -> list[DltResource]:
     """Charges, refunds and payouts from the payments API at `base_url`.
 
@@ -24,6 +26,9 @@ def payments(
         lookback_seconds: How far before the highest `updated` already loaded each list is read
             again, for records committed late.
         page_size: Records requested per page (`limit`).
+        loaded_rows: The rows a table holds in the destination now (None before its first
+            load): a table the destination holds none of is appended, not merged
+            (`loaders.dispositions`).
 
     Returns:
         The resources `charges`, `refunds` and `payouts` (each merged on `id`, amounts in minor
@@ -58,10 +63,11 @@ def payments(
             for name in settings.CONTRACTS
         ],
         contracts=settings.CONTRACTS,
+        loaded_rows=loaded_rows,
         column_hints=settings.COLUMNS,
     )
 
 
 def from_context(context: SourceContext) -> DltSource:
     """The payments source, configured by dlt (`sources.payments.*`)."""
-    return payments()
+    return payments(loaded_rows=context.loaded_rows if context.pipeline else None)

@@ -13,8 +13,10 @@ from dlt.extract import DltResource, DltSource
 from dlt.sources.sql_database import sql_table
 
 from loaders.contracts import SCHEMA_CONTRACT
+from loaders.dispositions import merge_after_first_load
 from loaders.errors import LoaderError
 from loaders.quarantine import (
+    QUARANTINE_TABLE,
     quarantine_table_as_rows,
     quarantine_table_resource,
     register_quarantine_table,
@@ -199,19 +201,11 @@ def check_replaced_tables_keep_their_rows(
 def _write_disposition(
     table: settings.ShopTable, loaded_rows: Callable[[str], int | None] | None
 ) -> str:
-    """`merge` on the key for an incremental table, `replace` for one read in full; `append`
-    for an incremental table the destination does not hold yet or holds empty.
-
-    A merge goes through a copy of the load in dlt's `_staging` dataset, then deletes and
-    inserts by key: for a first load there is nothing to replace, and a table read once holds
-    each key once, so appending lands the same rows without the round trip. Later loads merge,
-    so an update still overwrites a customer's personal data in place.
-    """
+    """`replace` for a table read in full; for an incremental table `merge` on the key, or
+    `append` while the destination holds none of its rows (`merge_after_first_load`)."""
     if table.cursor is None:
         return "replace"
-    if loaded_rows is not None and not loaded_rows(table.name):
-        return "append"
-    return "merge"
+    return merge_after_first_load(table.name, loaded_rows)
 
 
 @dlt.source(name="shop", schema_contract=SCHEMA_CONTRACT)
@@ -248,6 +242,7 @@ def shop(
     check_database(credentials)
     if loaded_rows is not None:
         check_replaced_tables_keep_their_rows(credentials, loaded_rows, max_shrink_share)
+    quarantine_disposition = merge_after_first_load(QUARANTINE_TABLE, loaded_rows)
     resources = []
     for table in settings.TABLES:
         incremental: Any = (
@@ -273,10 +268,10 @@ def shop(
             table_adapter_callback=_text_timestamps_as_iso,
             type_adapter_callback=_reflect_iso_text_as_text,
         )
-        register_quarantine_table(resource)
+        register_quarantine_table(resource, quarantine_disposition)
         resource.add_yield_map(_contract_check(table))
         resources.append(resource)
-    resources.append(quarantine_table_resource())
+    resources.append(quarantine_table_resource(write_disposition=quarantine_disposition))
     return resources
 
 

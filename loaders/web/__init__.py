@@ -11,8 +11,13 @@ from dlt.extract import DltResource, DltSource
 from dlt.sources.filesystem import filesystem
 
 from loaders.contracts import SCHEMA_CONTRACT
+from loaders.dispositions import LoadedRows, merge_after_first_load
 from loaders.files import FileRows, read_new_files, read_text_lines, require_folder
-from loaders.quarantine import quarantine_table_resource
+from loaders.quarantine import (
+    QUARANTINE_TABLE,
+    quarantine_table_resource,
+    register_quarantine_table,
+)
 from loaders.registry import SourceContext
 from loaders.validation import (
     distinct_json_keys,
@@ -69,7 +74,9 @@ def events(file_items: list[FileItemDict]) -> Any:
 
 @dlt.source(name="web", schema_contract=SCHEMA_CONTRACT)
 def web(
-    bucket_url: str = dlt.config.value, file_glob: str = settings.FILE_GLOB
+    bucket_url: str = dlt.config.value,
+    file_glob: str = settings.FILE_GLOB,
+    loaded_rows: LoadedRows | None = None,
 ) -> list[DltResource]:
     """The web export's events from the files in `bucket_url` (a folder or fsspec URL).
 
@@ -78,6 +85,8 @@ def web(
             by default `<data dir>/sources/web`); a missing folder stops the load with a clear
             message.
         file_glob: Which files of the folder are export files.
+        loaded_rows: The rows a table holds in the destination now (None before its first
+            load): `quarantined_records` is appended while it holds none (`loaders.dispositions`).
 
     Returns:
         The `events` resource (appended, replaced by file when a file is re-delivered) fed by
@@ -85,9 +94,15 @@ def web(
     """
     require_folder(bucket_url, "web export")
     listing = filesystem(bucket_url=bucket_url, file_glob=file_glob).with_name("web_files")
-    return [listing | events, quarantine_table_resource(file_source=True)]
+    reader = listing | events
+    disposition = merge_after_first_load(QUARANTINE_TABLE, loaded_rows)
+    register_quarantine_table(reader, disposition)
+    return [reader, quarantine_table_resource(file_source=True, write_disposition=disposition)]
 
 
 def from_context(context: SourceContext) -> DltSource:
     """The web source over `sources.web.bucket_url`, else `<sources>/web`."""
-    return web(bucket_url=context.folder("web"))
+    return web(
+        bucket_url=context.folder("web"),
+        loaded_rows=context.loaded_rows if context.pipeline else None,
+    )

@@ -4,8 +4,10 @@ import gzip
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
+from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
 
 from tests.loaders.conftest import Warehouse
 
@@ -217,3 +219,28 @@ def test_a_redelivered_web_file_replaces_its_events_and_quarantined_lines(
         ("web/events_2025-01-01.jsonl.gz:4", "invalid_json"),
         ("web/events_2025-01-02.jsonl.gz:2", "invalid_json"),
     ]
+
+
+def test_a_load_without_redelivered_files_deletes_nothing(
+    two_days: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir, day_1 = two_days
+    replacements: list[str] = []
+    execute_sql = DuckDbSqlClient.execute_sql
+
+    def recording(self: DuckDbSqlClient, sql: Any, *args: Any, **kwargs: Any) -> Any:
+        # the replacement's deletes read the deliveries (dlt's own merge deletes do not)
+        if "delete from" in str(sql).lower() and "file_deliveries" in str(sql):
+            replacements.append(str(sql))
+        return execute_sql(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(DuckDbSqlClient, "execute_sql", recording)
+    deliver(day_1, shipments_csv(shipment("SHP-1")), version=2)
+    load_ok(data_dir, "logistics")
+    assert replacements, "the re-delivered file's older rows are deleted"
+
+    replacements.clear()
+    deliver(day_1.with_name("shipments_2025-01-03.csv"), shipments_csv(shipment("SHP-9")), 1)
+    warehouse = load_ok(data_dir, "logistics")
+    assert replacements == []
+    assert file_rows(warehouse, "shipments", DAY_1) == [("SHP-1", 2)]

@@ -155,11 +155,13 @@ def _file_verdict(case: EdgeCase) -> tuple[str | None, Any]:
     return None, clean["value"][0].as_py()
 
 
-def _api_verdict(case: EdgeCase, value: Any) -> tuple[str | None, Any]:
+def _api_verdict(case: EdgeCase, value: Any, as_arrow: bool) -> tuple[str | None, Any]:
     """What the API path does with a record holding `value`: its quarantine reason, or the
-    value dlt loads into the column's hinted type."""
+    value dlt loads into the column's hinted type (from a page of rows or an Arrow table)."""
     page = [{"id": 1, "value": value}, {"id": 2, "value": None if case.kind != "required" else "y"}]
-    step = contract_check("edge_cases", _contract(case.kind), "id", PageLocations())
+    step = contract_check(
+        "edge_cases", _contract(case.kind), "id", PageLocations(), as_arrow=as_arrow
+    )
     outputs = list(step(page))
     landed = [
         record for item in outputs for record in _records(item) if QUARANTINE_ID not in record
@@ -184,6 +186,8 @@ def _api_verdict(case: EdgeCase, value: Any) -> tuple[str | None, Any]:
 
 def _records(item: Any) -> list[dict[str, Any]]:
     data = getattr(item, "data", item)
+    if isinstance(data, pa.Table):
+        return data.to_pylist()
     return data if isinstance(data, list) else [data]
 
 
@@ -192,16 +196,40 @@ def test_files_check_each_value_exactly(case: EdgeCase) -> None:
     assert _file_verdict(case) == (case.reason, case.typed)
 
 
+PAGE_FORMS = pytest.mark.parametrize("as_arrow", [True, False], ids=["arrow", "rows"])
+
+
+@PAGE_FORMS
 @pytest.mark.parametrize("case", EDGE_CASES, ids=_case_id)
-def test_api_pages_check_each_value_exactly(case: EdgeCase) -> None:
-    assert _api_verdict(case, case.text) == (case.reason, case.typed)
+def test_api_pages_check_each_value_exactly(case: EdgeCase, as_arrow: bool) -> None:
+    assert _api_verdict(case, case.text, as_arrow) == (case.reason, case.typed)
 
 
+@PAGE_FORMS
 @pytest.mark.parametrize(
     "case", [case for case in EDGE_CASES if case.api_number is not NOT_SENT], ids=_case_id
 )
-def test_api_json_numbers_get_the_verdict_of_their_text(case: EdgeCase) -> None:
-    assert _api_verdict(case, case.api_number) == (case.reason, case.typed)
+def test_api_json_numbers_get_the_verdict_of_their_text(case: EdgeCase, as_arrow: bool) -> None:
+    assert _api_verdict(case, case.api_number, as_arrow) == (case.reason, case.typed)
+
+
+def test_api_pages_land_as_one_arrow_table_unless_a_value_is_nested() -> None:
+    contract = RecordContract(required=("id",), integers=("amount",))
+    step = contract_check("pages", contract, "id", PageLocations(), primary_key=["id"])
+    flat = [{"id": "a", "amount": "7", "note": "x"}, {"id": "b", "amount": 8, "note": None}]
+    (table,) = step(flat)
+    assert isinstance(table, pa.Table)
+    assert table.select(["id", "amount", "note"]).to_pylist() == [
+        {"id": "a", "amount": 7, "note": "x"},
+        {"id": "b", "amount": 8, "note": None},
+    ]
+    assert table.schema.field("amount").type == pa.int64()
+    assert not table.schema.field("id").nullable
+    assert table["_dlt_id"].null_count == 0 and len(set(table["_dlt_id"].to_pylist())) == 2
+    # dlt flattens a nested object into `meta__k` columns when it reads rows: keep that shape
+    nested = [{"id": "c", "amount": 1, "meta": {"k": 1}}]
+    (rows,) = step(nested)
+    assert rows == nested
 
 
 def _logistics_folder(tmp_path: Path) -> Path:
