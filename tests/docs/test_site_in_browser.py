@@ -36,6 +36,10 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = PROJECT_DIR / "artifacts" / "screenshots"
 MART_MODEL = "fct_order_lines"
+# dbt's docs app parses the whole manifest and catalog before it draws anything: seconds on a
+# busy machine (two test workers building warehouses beside the browser), so a fresh load of
+# index.html is given longer than Playwright's default 5 s.
+DBT_DOCS_STARTUP_MS = 30_000
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,7 @@ def test_stakeholder_walks_through_the_site(
     page = context.new_page()
 
     page.goto(f"{served_site.base_url}/index.html")
-    expect(page.get_by_text("Welcome!")).to_be_visible()
+    expect(page.get_by_text("Welcome!")).to_be_visible(timeout=DBT_DOCS_STARTUP_MS)
     expect(page.locator("#site-nav a", has_text="Data quality")).to_be_visible()
     expect(page.locator("#site-nav a[href='erd.html']")).to_be_visible()
     # The site's links sit between dbt's logo and its search box, covering neither.
@@ -199,7 +203,7 @@ def test_stakeholder_walks_through_the_site(
     # A box opens its model's page in dbt's docs.
     page.locator(f"svg.erd[data-mart='finance'] a.entity[data-entity='{MART_MODEL}']").click()
     expect(page).to_have_url(f"{served_site.base_url}/index.html#!/model/{model['unique_id']}")
-    expect(page.locator("h1").first).to_contain_text(MART_MODEL)
+    expect(page.locator("h1").first).to_contain_text(MART_MODEL, timeout=DBT_DOCS_STARTUP_MS)
     context.close()
 
     assert f"{served_site.base_url}/index.html" in requested
