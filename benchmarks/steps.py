@@ -335,12 +335,13 @@ def _copy_baseline(dsn: str, export_dir: Path) -> list[dict[str, Any]]:
 
 
 def dbt_build_step(data_dir: str, duckdb_path: str, full_refresh: bool = False) -> dict[str, Any]:
-    """`dbt build` (optionally `--full-refresh`) and the timings in its run_results.json."""
-    from warehouse.dbt import run_dbt
+    """`warehouse build` as a day runs it, or `--full-refresh`, and the timings in its
+    run_results.json."""
+    from warehouse.dbt import build_arguments, run_dbt
     from warehouse.settings import resolve_paths
 
     paths = resolve_paths(Path(data_dir), Path(duckdb_path))
-    args = ["build", "--full-refresh"] if full_refresh else ["build"]
+    args = build_arguments(full_refresh=full_refresh)
     started = time.perf_counter()
     result = run_dbt(args, paths, target="dev", quiet=True)
     wall_seconds = time.perf_counter() - started

@@ -1,8 +1,9 @@
 {#- dbt reads the relation a generic data test checks through this macro (it replaces dbt's
     own). Besides the test's `where` config, a test of an incremental model checks only the
-    rows this invocation wrote: a daily run tests a day's rows, a full refresh every row. With
-    var test_all_rows (`warehouse build --full`) every test reads every row, and so do the tests
-    that compare whole tables (equal_rowcount), whatever the run. -#}
+    rows this invocation wrote, and a test of a staging view only the rows of loads that the
+    incremental models reading it process in this build: a daily run tests a day's rows, a full
+    refresh every row. With var test_all_rows (`warehouse build --full`) every test reads every
+    row, and so do the tests that compare whole tables (equal_rowcount), whatever the run. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set conditions = [] -%}
     {%- set where = config.get('where', '') -%}
@@ -12,9 +13,15 @@
     {%- if execute and not var('test_all_rows', false) -%}
         {%- set tested = graph.nodes.get(model.attached_node) if model.attached_node else none -%}
         {%- set compares_whole_tables = model.test_metadata.name in ['equal_rowcount'] -%}
-        {%- if tested and tested.config.materialized == 'incremental'
-            and not compares_whole_tables -%}
-            {%- do conditions.append(written_by_this_run()) -%}
+        {%- if tested and not compares_whole_tables -%}
+            {%- if tested.config.materialized == 'incremental' -%}
+                {%- do conditions.append(written_by_this_run()) -%}
+            {%- elif tested.config.materialized == 'view' and '_loaded_at' in tested.columns -%}
+                {%- set new_loads = loaded_since_readers_last_run(tested) -%}
+                {%- if new_loads -%}
+                    {%- do conditions.append(new_loads) -%}
+                {%- endif -%}
+            {%- endif -%}
         {%- endif -%}
     {%- endif -%}
     {%- if conditions -%}

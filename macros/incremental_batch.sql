@@ -15,10 +15,16 @@
         {%- endfor -%}
     {%- endif -%}
     {%- if is_incremental() and '_loaded_at' in held_columns -%}
-        (select coalesce(max(held._loaded_at), {{ beginning_of_time() }}) from {{ this }} as held)
+        {{ newest_load_held(this) }}
     {%- else -%}
         {{ beginning_of_time() }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The completion time of the newest load whose rows `relation` (a table with `_loaded_at`)
+    holds; for an empty table, the beginning of time. -#}
+{% macro newest_load_held(relation) -%}
+    (select coalesce(max(held._loaded_at), {{ beginning_of_time() }}) from {{ relation }} as held)
 {%- endmacro %}
 
 {#- A condition true on the rows of loads completed after this model's watermark; in a full
@@ -95,4 +101,36 @@
             held.currency_code = fx_rates.currency_code
             and held.{{ date_column }} = fx_rates.rate_date
     where {{ loaded_since_last_run('fx_rates._loaded_at') }}
+{%- endmacro %}
+
+{#- For a data test of the view `view_node` (a staging model) on a daily run: a condition true
+    on the view's rows of loads completed after the watermark of each incremental model that
+    reads it, which are the rows those models process in this build (in `dbt build` a model
+    runs after its parents' tests, so its watermark is still the last run's). None, so that
+    the test reads every row, in a full refresh (the readers reprocess every row), when the
+    view has no reader, when a reader is not incremental (it reads every row anyway) or has no
+    `_loaded_at` watermark yet (not built). -#}
+{% macro loaded_since_readers_last_run(view_node) -%}
+    {%- set found = namespace(watermarks=[], complete=not flags.FULL_REFRESH) -%}
+    {%- for reader in graph.nodes.values()
+        if reader.resource_type == 'model' and view_node.unique_id in reader.depends_on.nodes -%}
+        {%- set relation = adapter.get_relation(
+            database=reader.database, schema=reader.schema, identifier=reader.alias
+        ) if reader.config.materialized == 'incremental' else none -%}
+        {%- set held_columns = adapter.get_columns_in_relation(relation)
+            | map(attribute='name') | map('lower') | list if relation is not none else [] -%}
+        {%- if '_loaded_at' in held_columns -%}
+            {%- do found.watermarks.append(newest_load_held(relation)) -%}
+        {%- else -%}
+            {%- set found.complete = false -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if found.watermarks and found.complete -%}
+        {%- if found.watermarks | length == 1 -%}
+            {%- do return('_loaded_at > ' ~ found.watermarks[0]) -%}
+        {%- else -%}
+            {%- do return('_loaded_at > least(' ~ found.watermarks | join(', ') ~ ')') -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- do return(none) -%}
 {%- endmacro %}

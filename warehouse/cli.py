@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import secrets
 import sys
 import tempfile
@@ -18,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from warehouse.dbt import DbtResult, run_dbt
+from warehouse.dbt import DbtResult, build_arguments, run_dbt
 from warehouse.errors import WarehouseError
 from warehouse.settings import (
     Paths,
@@ -318,7 +317,10 @@ def build(
         bool,
         typer.Option(
             "--full",
-            help="Test every row (the nightly check); a daily build tests the rows it wrote.",
+            help=(
+                "Test every row and run the unit tests (the nightly check); a daily build "
+                "tests the rows it wrote."
+            ),
         ),
     ] = False,
     target: TargetOption = None,
@@ -327,14 +329,15 @@ def build(
     """Run `dbt build`: seeds, models, snapshots and tests, in dependency order.
 
     Incremental models process the loads completed since their last run, and their data tests
-    check the rows this build wrote; `--full` tests every row, `--full-refresh` rebuilds all.
+    check the rows this build wrote; unit tests run with `--full` (which also tests every row)
+    and `--full-refresh` (which rebuilds all).
     """
     paths = instance(data_dir, writes=True)
     result = build_warehouse(
         paths,
         select=select,
         full_refresh=full_refresh,
-        test_all_rows=full,
+        full_check=full,
         target=target_name(target),
     )
     print_dbt_result("dbt build", result)
@@ -347,7 +350,7 @@ def build_warehouse(
     *,
     select: str | None = None,
     full_refresh: bool = False,
-    test_all_rows: bool = False,
+    full_check: bool = False,
     target: str | None = None,
     quiet: bool = False,
 ) -> DbtResult:
@@ -355,14 +358,7 @@ def build_warehouse(
 
     if target in (None, "dev", "ci"):
         ensure_writable(paths.duckdb_path)
-    args = ["build"]
-    if select:
-        args += ["--select", select]
-    if full_refresh:
-        args.append("--full-refresh")
-    if test_all_rows:
-        # read by macros/get_where_subquery.sql
-        args += ["--vars", json.dumps({"test_all_rows": True})]
+    args = build_arguments(select=select, full_refresh=full_refresh, full_check=full_check)
     result = run_dbt(args, paths, target=target, quiet=quiet)
     # dbt itself only logs a selection of nothing and exits 0
     if select and result.ok and result.nodes_run == 0:
@@ -474,7 +470,7 @@ def demo(
 
     with temporary_environment(build_environment):
         with console.status("Running dbt build (seeds, models, snapshots, tests)..."):
-            build_result = build_warehouse(paths, target=dbt_target, quiet=True)
+            build_result = build_warehouse(paths, full_check=True, target=dbt_target, quiet=True)
         print_dbt_result("dbt build", build_result)
         if not build_result.ok:
             raise WarehouseError(

@@ -46,6 +46,34 @@ class DbtResult:
         return sum(self.status_counts.values())
 
 
+# What a daily build leaves out (see `build_arguments`); the Airflow DAG's build adds it too.
+DAILY_BUILD_FLAGS = ["--exclude-resource-type", "unit_test"]
+
+
+def build_arguments(
+    *, select: str | None = None, full_refresh: bool = False, full_check: bool = False
+) -> list[str]:
+    """The arguments of the warehouse's `dbt build`, daily or full.
+
+    A daily build tests the rows it wrote (macros/get_where_subquery.sql) and leaves the unit
+    tests out: they check a model's logic against fixed inputs, not the day's data, so a daily
+    run of them finds nothing new (dbt recommends them for development and CI). The full check
+    (`full_check`: `warehouse build --full`, the nightly run, the demo) tests every row and runs
+    the unit tests; so does a full refresh, which rewrites every row anyway.
+    """
+    args = ["build"]
+    if select:
+        args += ["--select", select]
+    if full_refresh:
+        args.append("--full-refresh")
+    if full_check:
+        # read by macros/get_where_subquery.sql and macros/incremental_batch.sql
+        args += ["--vars", json.dumps({"test_all_rows": True})]
+    if not (full_check or full_refresh):
+        args += DAILY_BUILD_FLAGS
+    return args
+
+
 # dbt's console-script entry point, run by this interpreter. `python -m dbt.cli.main` would make
 # runpy print a RuntimeWarning on every run (the package `dbt.cli` imports `dbt.cli.main` itself).
 DBT_ENTRY_POINT = (sys.executable, "-c", "from dbt.cli.main import cli; cli()")

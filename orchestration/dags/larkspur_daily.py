@@ -32,6 +32,7 @@ from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavi
 
 from loaders.registry import source_names
 from warehouse import orchestration as tasks
+from warehouse.dbt import DAILY_BUILD_FLAGS
 from warehouse.settings import PROJECT_DIR
 
 settings = tasks.dag_settings()
@@ -103,6 +104,8 @@ with DAG(
                 # left out of it (and their tasks skipped) before it starts
                 "trigger_rule": TriggerRule.ALL_DONE,
                 "pre_execute": tasks.exclude_models_of_failed_loads,
+                # a daily build, as `warehouse build` runs it: no unit tests
+                "dbt_cmd_flags": DAILY_BUILD_FLAGS,
             },
         ),
         render_config=RenderConfig(

@@ -103,13 +103,14 @@ def test_incremental_run_picked_up_the_later_days(
 
 
 def test_full_build_tests_every_row(models_warehouse: ModelsWarehouse) -> None:
-    # `warehouse build --full`: the nightly check reads every row, also where this run wrote none
+    # `warehouse build --full`: the nightly check reads every row, also where this run wrote
+    # none, and runs the unit tests, which a daily build leaves out
     paths = models_warehouse.paths
-    for test_all_rows in (False, True):
+    for full_check in (False, True):
         result = build_warehouse(
             paths,
-            select="ods_tracking_events",
-            test_all_rows=test_all_rows,
+            select="ods_tracking_events ods_fx_rates_daily",
+            full_check=full_check,
             target="dev",
             quiet=True,
         )
@@ -122,4 +123,16 @@ def test_full_build_tests_every_row(models_warehouse: ModelsWarehouse) -> None:
                 "test.larkspur.not_null_ods_tracking_events_tracking_event_id"
             )
         )
-        assert (INVOCATION_COLUMN in not_null_test["compiled_code"]) is not test_all_rows
+        assert (INVOCATION_COLUMN in not_null_test["compiled_code"]) is not full_check
+        unit_tests = [
+            node["unique_id"].rsplit(".", 1)[-1]
+            for node in run_results["results"]
+            if node["unique_id"].startswith("unit_test.")
+        ]
+        assert unit_tests == (["test_fx_rates_carried_forward_over_weekend"] if full_check else [])
+
+
+def test_daily_build_runs_no_unit_tests(models_warehouse: ModelsWarehouse) -> None:
+    ran = models_warehouse.daily_run_results["results"]
+    assert len(ran) > 300
+    assert [node for node in ran if node["unique_id"].startswith("unit_test.")] == []

@@ -49,6 +49,7 @@ def main(arguments: list[str]) -> None:
                             "trigger_rule": getattr(
                                 task.trigger_rule, "value", str(task.trigger_rule)
                             ),
+                            "dbt_cmd_flags": getattr(task, "dbt_cmd_flags", None),
                         }
                         for task_id, task in tasks.items()
                     },

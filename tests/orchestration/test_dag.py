@@ -10,6 +10,7 @@ import pytest
 
 from loaders.registry import source_names
 from tests.orchestration.conftest import AirflowInstance
+from warehouse.dbt import DAILY_BUILD_FLAGS
 from warehouse.orchestration import DUCKDB_POOL, PRODUCER_TASK_ID
 
 PRODUCER = f"dbt.{PRODUCER_TASK_ID}"
@@ -74,6 +75,8 @@ def test_one_dbt_build_runs_after_every_load_and_before_every_model_task(parsed:
     assert producer["operator"] == "DbtProducerWatcherOperator"
     # it runs whatever the loads did: a failed load's models are left out of it, not the build
     assert producer["trigger_rule"] == "all_done"
+    # the same daily build as `warehouse build`: the unit tests are left to CI and --full
+    assert producer["dbt_cmd_flags"] == DAILY_BUILD_FLAGS
     assert set(producer["upstream"]) == {f"load_{name}" for name in source_names()}
     after_producer, queue = set(), [PRODUCER]
     while queue:
