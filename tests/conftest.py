@@ -14,9 +14,11 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg2
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 from psycopg2.extensions import connection as PgConnection
 
 from loaders import LoadReport, load
@@ -42,6 +44,19 @@ for _key, _value in TELEMETRY_OFF.items():
 # enough that every defect kind and the scheduled schema change occur.
 E2E_DAYS = 50
 E2E_SCALE = 0.005
+# The browser tests drive Debian's Chromium (`apt-get install chromium`), never one Playwright
+# downloads.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 # first: pytest-xdist's own hook reads the groups to schedule by
@@ -51,9 +66,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     `make test` runs on two workers (`-n auto --dist loadgroup`). A session-scoped fixture is set
     up once per worker, so two workers would each simulate, load and build the same warehouse.
-    Every test file, and every project fixture wider than a function, is a node; a test joins its
-    file with the wide fixtures it uses; each connected set of files becomes one xdist group,
-    which a single worker runs. Files that share nothing wide still spread over both workers.
+    Every test file, and every project fixture that outlives a module (session or package
+    scope), is a node; a test joins its file with those fixtures it uses; each connected set of
+    files becomes one xdist group, which a single worker runs. Files that share none still
+    spread over both workers; a module-scoped fixture is set up once per file anyway.
     """
     parents: dict[str, str] = {}
 
@@ -69,10 +85,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for name, definitions in item._fixtureinfo.name2fixturedefs.items():
             for definition in definitions:
                 # baseid is "" for pytest's and plugins' own fixtures (tmp_path_factory, ...)
-                if definition.scope != "function" and definition.baseid:
+                if definition.scope in {"session", "package"} and definition.baseid:
                     parents[root(f"{definition.baseid}::{name}")] = root(test_file)
     for item in items:
         item.add_marker(pytest.mark.xdist_group(root(item.nodeid.split("::", 1)[0])))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Debian Chromium; skipped (failed on CI) where it is not installed."""
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if services_required():
+            pytest.fail(f"{reason}; CI requires it")
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 def services_required() -> bool:

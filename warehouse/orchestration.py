@@ -40,6 +40,8 @@ SELECT_VARIABLE = "LARKSPUR_DBT_SELECT"
 RETRY_DELAY_VARIABLE = "LARKSPUR_LOAD_RETRY_DELAY"
 # Cosmos' WATCHER mode: the task of the one `dbt build` the models' tasks report on
 PRODUCER_TASK_ID = "dbt_producer_watcher"
+# the last task, after every other: it fails the run if one of them failed
+FAIL_RUN_TASK_ID = "fail_run_if_a_task_failed"
 # history a new demo simulation starts with, as `warehouse demo` does
 DEMO_HISTORY_DAYS = 60
 

@@ -152,7 +152,7 @@ with DAG(
     # The run's own state. Its leaves run whatever failed before them (all_done), so without
     # this one a run whose load failed would still end "success" in the UI.
     fail_run = PythonOperator(
-        task_id="fail_run_if_a_task_failed",
+        task_id=tasks.FAIL_RUN_TASK_ID,
         python_callable=tasks.fail_run,
         trigger_rule=TriggerRule.ONE_FAILED,
         retries=0,

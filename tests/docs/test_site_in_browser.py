@@ -1,7 +1,7 @@
 """The docs site in a real browser: search, a model page, lineage, data quality, the bus matrix
 and the star-schema ERDs.
 
-Uses Debian's Chromium (`apt-get install chromium`), never a browser that Playwright downloads.
+Uses Debian's Chromium (the `browser` fixture of tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -16,24 +16,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import BuiltWarehouse, services_required
+from tests.conftest import BuiltWarehouse
 from tests.docs.test_erd import MART_RELATIONSHIPS, STAR_ENTITIES
 from warehouse.docs_site import build_site, docs_target_dir, site_server
 from warehouse.settings import PROJECT_DIR
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = PROJECT_DIR / "artifacts" / "screenshots"
 MART_MODEL = "fct_order_lines"
 # dbt's docs app parses the whole manifest and catalog before it draws anything: seconds on a
@@ -70,19 +59,6 @@ def served_site(built_warehouse: BuiltWarehouse) -> Iterator[ServedSite]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if services_required():
-            pytest.fail(f"{reason}; CI requires it")
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def screenshot(page: Page, name: str) -> None:

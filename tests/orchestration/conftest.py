@@ -1,10 +1,10 @@
-"""An Airflow of its own for the orchestration tests: a temporary AIRFLOW_HOME with a migrated
-SQLite database, the DAG's dbt manifest, and a data folder the DAG works in."""
+"""An Airflow of its own for the orchestration tests: `warehouse airflow`'s, in a temporary data
+folder (its AIRFLOW_HOME with a migrated SQLite database, the DAG's dbt manifest)."""
 
 from __future__ import annotations
 
 import json
-import os
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from warehouse.orchestration import DUCKDB_POOL, prepare_manifest
-from warehouse.settings import PROJECT_DIR, resolve_paths
+from warehouse.airflow_local import airflow_environment, airflow_home, prepare_airflow
+from warehouse.orchestration import RETRY_DELAY_VARIABLE, manifest_path
+from warehouse.settings import PROJECT_DIR, Paths, resolve_paths
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class AirflowInstance:
     home: Path
     manifest: Path
     environment: dict[str, str]
+    paths: Paths
+    port: int
 
     def airflow(self, *arguments: str) -> str:
         """An `airflow` command with this Airflow home; its standard output."""
@@ -54,45 +57,33 @@ class AirflowInstance:
         return json.loads(lines[-1])
 
 
-def airflow_environment(home: Path, data_dir: Path, manifest: Path) -> dict[str, str]:
-    """What `warehouse airflow` sets too: telemetry off, this home and folder, no examples."""
-    return {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_DIR / "orchestration" / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
-        "SCARF_NO_ANALYTICS": "true",
-        "DO_NOT_TRACK": "1",
-        "WAREHOUSE_DATA_DIR": str(data_dir),
-        "WAREHOUSE_DUCKDB_PATH": str(data_dir / "warehouse.duckdb"),
-        "LARKSPUR_DBT_MANIFEST": str(manifest),
-        "LARKSPUR_LOAD_RETRY_DELAY": "1",
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def new_airflow_instance(data_dir: Path) -> AirflowInstance:
+    """The Airflow `warehouse airflow` runs, in the data folder `data_dir`: the same environment,
+    home (under the data folder), manifest, metadata database and pool, on a free port."""
+    paths = resolve_paths(data_dir, data_dir / "warehouse.duckdb")
+    port = free_port()
+    environment = {
+        **airflow_environment(paths, port),
+        # a failed load's retries follow each other quickly here
+        RETRY_DELAY_VARIABLE: "1",
     }
+    prepare_airflow(paths, environment)
+    return AirflowInstance(
+        home=airflow_home(paths),
+        manifest=manifest_path(paths),
+        environment=environment,
+        paths=paths,
+        port=port,
+    )
 
 
 @pytest.fixture(scope="session")
 def airflow_instance(tmp_path_factory: pytest.TempPathFactory) -> AirflowInstance:
-    home = tmp_path_factory.mktemp("airflow_home")
-    data_dir = tmp_path_factory.mktemp("airflow_data")
-    manifest = prepare_manifest(resolve_paths(data_dir))
-    environment = airflow_environment(home, data_dir, manifest)
-    migrated = subprocess.run(
-        [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    assert migrated.returncode == 0, migrated.stderr[-3000:]
-    pool = subprocess.run(
-        [str(Path(sys.executable).parent / "airflow"), "pools", "set", DUCKDB_POOL, "1", "DuckDB"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    assert pool.returncode == 0, pool.stderr[-3000:]
-    return AirflowInstance(home=home, manifest=manifest, environment=environment)
+    """An Airflow for the tests of the DAG's shape and backfills."""
+    return new_airflow_instance(tmp_path_factory.mktemp("airflow_data"))

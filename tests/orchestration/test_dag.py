@@ -11,11 +11,9 @@ import pytest
 from loaders.registry import source_names
 from tests.orchestration.conftest import AirflowInstance
 from warehouse.dbt import DAILY_BUILD_FLAGS
-from warehouse.orchestration import DUCKDB_POOL, PRODUCER_TASK_ID
+from warehouse.orchestration import DUCKDB_POOL, FAIL_RUN_TASK_ID, PRODUCER_TASK_ID
 
 PRODUCER = f"dbt.{PRODUCER_TASK_ID}"
-# the last task, after every other: it fails the run if one of them failed
-FAIL_RUN = "fail_run_if_a_task_failed"
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +39,7 @@ def test_a_load_task_per_source_after_the_simulator(parsed: dict) -> None:
     tasks = parsed["tasks"]
     loads = {f"load_{name}" for name in source_names()}
     assert loads <= set(tasks)
-    assert set(tasks["simulate_day"]["downstream"]) == {*loads, FAIL_RUN}
+    assert set(tasks["simulate_day"]["downstream"]) == {*loads, FAIL_RUN_TASK_ID}
     for load in loads:
         assert tasks[load]["retries"] == 2
         assert tasks[load]["pool"] == DUCKDB_POOL
@@ -64,7 +62,7 @@ def test_each_load_feeds_only_its_own_staging_models(
         assert readers, name
         assert set(parsed["tasks"][f"load_{name}"]["downstream"]) == {
             PRODUCER,
-            FAIL_RUN,
+            FAIL_RUN_TASK_ID,
             *(f"dbt.{model}.run" for model in readers),
         }
 
@@ -114,19 +112,19 @@ def test_every_model_runs_then_tests(parsed: dict, airflow_instance: AirflowInst
 
 def test_freshness_and_docs_come_last_whatever_failed(parsed: dict) -> None:
     tasks = parsed["tasks"]
-    assert tasks["source_freshness"]["downstream"] == ["docs_site", FAIL_RUN]
+    assert tasks["source_freshness"]["downstream"] == ["docs_site", FAIL_RUN_TASK_ID]
     assert tasks["source_freshness"]["trigger_rule"] == "all_done"
     assert tasks["docs_site"]["trigger_rule"] == "all_done"
     leaves = [
         task
         for task, facts in tasks.items()
-        if task.startswith("dbt.") and set(facts["downstream"]) <= {FAIL_RUN}
+        if task.startswith("dbt.") and set(facts["downstream"]) <= {FAIL_RUN_TASK_ID}
     ]
     assert leaves == []
     assert parsed["max_active_runs"] == 1
     # the run fails if any task failed, after them all
-    assert tasks[FAIL_RUN]["trigger_rule"] == "one_failed"
-    assert set(tasks[FAIL_RUN]["upstream"]) == set(tasks) - {FAIL_RUN}
+    assert tasks[FAIL_RUN_TASK_ID]["trigger_rule"] == "one_failed"
+    assert set(tasks[FAIL_RUN_TASK_ID]["upstream"]) == set(tasks) - {FAIL_RUN_TASK_ID}
     assert parsed["catchup"] is False
 
 
