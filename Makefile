@@ -50,9 +50,9 @@ lint: setup
 
 test: lint
 	@# pytest exits 5 when it collected nothing: that is a failure here, not a pass.
-	@# One pytest-xdist worker per core; tests that share a built warehouse share a worker
-	@# (tests/conftest.py groups them).
-	$(VENV_BIN)/pytest -n auto --dist loadgroup; status=$$?; \
+	@# One pytest-xdist worker per core; tests that share a built warehouse share a worker, and
+	@# the groups that run whole pipelines start first (tests/conftest.py groups and orders them).
+	$(VENV_BIN)/pytest -n auto --dist loadgroup --no-loadscope-reorder; status=$$?; \
 		if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; fi; exit $$status
 
 format: setup

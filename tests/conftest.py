@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,12 +84,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         test_file = item.nodeid.split("::", 1)[0]
         # pytest's public API names the fixtures a test uses, not where they are defined
         for name, definitions in item._fixtureinfo.name2fixturedefs.items():
-            for definition in definitions:
-                # baseid is "" for pytest's and plugins' own fixtures (tmp_path_factory, ...)
-                if definition.scope in {"session", "package"} and definition.baseid:
-                    parents[root(f"{definition.baseid}::{name}")] = root(test_file)
+            # the last definition is the one the test gets; earlier ones are those it overrides
+            definition = definitions[-1]
+            # baseid is "" for pytest's and plugins' own fixtures (tmp_path_factory, ...)
+            if definition.scope in {"session", "package"} and definition.baseid:
+                parents[root(f"{definition.baseid}::{name}")] = root(test_file)
+    group_of = {item.nodeid: root(item.nodeid.split("::", 1)[0]) for item in items}
     for item in items:
-        item.add_marker(pytest.mark.xdist_group(root(item.nodeid.split("::", 1)[0])))
+        item.add_marker(pytest.mark.xdist_group(group_of[item.nodeid]))
+    # The groups that run whole pipelines (e2e tests) go first, then the others by size, so that
+    # no worker is left running one long group at the end while the other waits (`make test`
+    # passes --no-loadscope-reorder, which keeps this order instead of sorting by test count).
+    heavy = {group_of[item.nodeid] for item in items if item.get_closest_marker("e2e")}
+    size = Counter(group_of.values())
+    first_index: dict[str, int] = {}
+    for index, item in enumerate(items):
+        first_index.setdefault(group_of[item.nodeid], index)
+    items.sort(
+        key=lambda item: (
+            group_of[item.nodeid] not in heavy,
+            -size[group_of[item.nodeid]],
+            first_index[group_of[item.nodeid]],
+        )
+    )
 
 
 @pytest.fixture(scope="module")
