@@ -1,9 +1,12 @@
 """`warehouse airflow`: a local Apache Airflow that runs the DAG `larkspur_daily`, on 127.0.0.1.
 
-Three processes, not `airflow standalone` (which binds its log servers to every interface): the
-api-server (UI and REST API) with `-H 127.0.0.1`, the scheduler with `--skip-serve-logs` and the
-dag-processor. Each starts through `warehouse.processes` in a process group of its own and dies
-with this command (PR_SET_PDEATHSIG), so Ctrl-C, SIGTERM or even SIGKILL leave nothing behind.
+Four processes, not `airflow standalone` (which binds its log servers to every interface): the
+api-server (UI and REST API) with `-H 127.0.0.1`, the scheduler and the triggerer with
+`--skip-serve-logs`, and the dag-processor. The triggerer resumes deferred tasks: Cosmos'
+watchers of the tests that read two models defer until the build has reported them, so without
+it a scheduled run never ends. Each starts through `warehouse.processes` in a process group of
+its own and dies with this command (PR_SET_PDEATHSIG), so Ctrl-C, SIGTERM or even SIGKILL leave
+nothing behind.
 
 AIRFLOW_HOME is `<data folder>/airflow/home` with a SQLite metadata database; the scheduler's
 LocalExecutor runs one task at a time there (SQLite has one writer), which the DuckDB warehouse
@@ -84,13 +87,15 @@ def prepare_airflow(paths: Paths, environment: dict[str, str]) -> None:
 
 @contextmanager
 def local_airflow(paths: Paths, port: int, log_dir: Path) -> Iterator[list[subprocess.Popen]]:
-    """Start the api-server, scheduler and dag-processor; stop all three when the block ends."""
+    """Start the api-server, scheduler, triggerer and dag-processor; stop them all when the block
+    ends."""
     environment = airflow_environment(paths, port)
     prepare_airflow(paths, environment)
     log_dir.mkdir(parents=True, exist_ok=True)
     commands = {
         "api-server": ["api-server", "-H", "127.0.0.1", "-p", str(port)],
         "scheduler": ["scheduler", "--skip-serve-logs"],
+        "triggerer": ["triggerer", "--skip-serve-logs"],
         "dag-processor": ["dag-processor"],
     }
     processes: list[subprocess.Popen] = []
