@@ -71,6 +71,9 @@ def main(arguments: list[str]) -> None:
                 "data_interval_start": run.data_interval_start.isoformat(),
                 "seconds": time.perf_counter() - started,
                 "tasks": {ti.task_id: str(ti.state) for ti in run.get_task_instances()},
+                "task_seconds": {
+                    ti.task_id: ti.duration for ti in run.get_task_instances() if ti.duration
+                },
             }
         )
     )

@@ -173,7 +173,11 @@ def runs(airflow_instance: AirflowInstance, tmp_path_factory: pytest.TempPathFac
 
 
 def test_a_whole_run_succeeds_and_builds_what_the_demo_builds(runs: Runs) -> None:
-    print(f"dag.test() of day {DAY}: {runs.first['seconds']:.0f} s")
+    slowest = sorted(runs.first["task_seconds"].items(), key=lambda item: -item[1])[:5]
+    print(
+        f"dag.test() of day {DAY}: {runs.first['seconds']:.0f} s; slowest tasks: "
+        + ", ".join(f"{task} {seconds:.0f} s" for task, seconds in slowest)
+    )
     assert runs.first["state"] == "success", runs.first["tasks"]
     assert runs.first["data_interval_start"].startswith(DAY.isoformat())
     states = set(runs.first["tasks"].values())
