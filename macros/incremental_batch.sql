@@ -8,13 +8,13 @@
     held table predates `_loaded_at` (on_schema_change='append_new_columns' then adds it). A unit
     test gives the held rows as an input (`this`), with the column. -#}
 {% macro last_loaded_at() -%}
-    {%- set held_columns = ['_loaded_at'] if model.resource_type == 'unit_test' else [] -%}
-    {%- if execute and is_incremental() and not held_columns -%}
-        {%- for column in adapter.get_columns_in_relation(this) -%}
-            {%- do held_columns.append(column.name | lower) -%}
-        {%- endfor -%}
-    {%- endif -%}
-    {%- if is_incremental() and '_loaded_at' in held_columns -%}
+    {%- if not is_incremental() -%}
+        {{ beginning_of_time() }}
+    {%- elif model.resource_type == 'unit_test' -%}
+        {#- the held rows are the test's input, which only the query can read -#}
+        (select coalesce(max(held._loaded_at), {{ beginning_of_time() }}) from {{ this }} as held)
+    {%- elif '_loaded_at' in adapter.get_columns_in_relation(this)
+        | map(attribute='name') | map('lower') | list -%}
         {{ newest_load_held(this) }}
     {%- else -%}
         {{ beginning_of_time() }}
@@ -22,9 +22,18 @@
 {%- endmacro %}
 
 {#- The completion time of the newest load whose rows `relation` (a table with `_loaded_at`)
-    holds; for an empty table, the beginning of time. -#}
+    holds, as a timestamp literal read when the node runs; for an empty table, the beginning of
+    time. A literal and not a scalar subquery: the warehouse pushes a comparison with a value
+    down to the completed loads and skips the raw rows of older loads, where a subquery would be
+    joined to every raw row first. -#}
 {% macro newest_load_held(relation) -%}
-    (select coalesce(max(held._loaded_at), {{ beginning_of_time() }}) from {{ relation }} as held)
+    {%- set newest = run_query('select max(_loaded_at) from ' ~ relation) if execute else none -%}
+    {%- set loaded_at = newest.columns[0].values()[0] if newest is not none else none -%}
+    {%- if loaded_at is none -%}
+        {{ beginning_of_time() }}
+    {%- else -%}
+        cast({{ dbt.string_literal(loaded_at.isoformat(sep=' ')) }} as timestamp)
+    {%- endif -%}
 {%- endmacro %}
 
 {#- A condition true on the rows of loads completed after this model's watermark; in a full

@@ -5,9 +5,10 @@
     them. A full build splits every event.
     A late event can merge or split only the visit it lands in and the sessions after it: a
     visit ends after 30 minutes (var session_timeout_minutes) without an event, which a later
-    event cannot bridge. So each changed visitor's sessions are recomputed from the last held
-    visit that began before the earliest changed event. Only the changed visitors' held
-    sessions and the events since their first recomputed visit are read. -#}
+    event cannot bridge. So each changed visitor's sessions are recomputed from the start of the
+    held visit that the earliest changed event lands in or follows within 30 minutes, else
+    from that event. Only the changed visitors' held sessions and the events since the earliest
+    recomputed start are read: on a daily run, days, not the visitors' whole history. -#}
 {% macro web_sessions_to_recompute(events) -%}
 {%- if is_incremental() %}
 
@@ -62,29 +63,53 @@ changed_visitor_sessions as (
 
 ),
 
+held_visits as (
+
+    -- the changed visitors' held visits, numbered in time
+    select
+        anonymous_id,
+        changed_from,
+        started_at,
+        ended_at,
+        sum(is_visit_start) over (
+            partition by anonymous_id
+            order by started_at, session_number
+            rows between unbounded preceding and current row
+        ) as visit_number
+
+    from changed_visitor_sessions
+
+),
+
+touched_visits as (
+
+    -- the held visit that a visitor's earliest changed event lands in, or follows by less than
+    -- 30 minutes: at most one, since visits are more than 30 minutes apart
+    select
+        anonymous_id,
+        min(started_at) as started_at
+
+    from held_visits
+    group by anonymous_id, visit_number, changed_from
+    having
+        min(started_at) < changed_from
+        and max(ended_at) >= {{ dbt.dateadd(
+            'minute', -var('session_timeout_minutes'), 'changed_from'
+        ) }}
+
+),
+
 recomputed_from as (
 
-    -- events before the last visit that began before the first changed event keep their
-    -- sessions: a later event cannot reach back across a 30-minute pause. Without such a
-    -- visit, the visitor's held events all come at or after the changed one.
+    -- the sessions before the touched visit are kept: a later event cannot reach back across
+    -- a 30-minute pause. Without a touched visit, the changed event starts a visit of its own.
     select
         changed_visitors.anonymous_id,
-        coalesce(
-            max(
-                case
-                    when
-                        changed_visitor_sessions.is_visit_start = 1
-                        and changed_visitor_sessions.started_at < changed_visitors.changed_from
-                        then changed_visitor_sessions.started_at
-                end
-            ),
-            changed_visitors.changed_from
-        ) as recomputed_from
+        coalesce(touched_visits.started_at, changed_visitors.changed_from) as recomputed_from
 
     from changed_visitors
-    left join changed_visitor_sessions
-        on changed_visitors.anonymous_id = changed_visitor_sessions.anonymous_id
-    group by changed_visitors.anonymous_id, changed_visitors.changed_from
+    left join touched_visits
+        on changed_visitors.anonymous_id = touched_visits.anonymous_id
 
 ),
 

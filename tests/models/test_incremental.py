@@ -88,6 +88,37 @@ def test_daily_run_tests_only_the_rows_it_wrote(
     assert INVOCATION_COLUMN not in table_test["compiled_code"]
 
 
+def test_daily_run_watermarks_are_values_the_warehouse_can_push_into_its_scans(
+    models_warehouse: ModelsWarehouse, warehouse: duckdb.DuckDBPyConnection
+) -> None:
+    # A watermark written as a scalar subquery is joined after the scan of every raw row; as a
+    # value, the filter reaches the completed loads and prunes the raw table by load id.
+    compiled = {
+        node["unique_id"]: node["compiled_code"] or ""
+        for node in models_warehouse.daily_run_results["results"]
+    }
+    assert not [node for node, code in compiled.items() if "max(held._loaded_at)" in code]
+    # the daily run brought the newest load; the watermark is the one before it
+    newest, previous = (
+        str(loaded_at)
+        for (loaded_at,) in warehouse.execute(
+            "select distinct _loaded_at from incremental_copy.ods_web_events"
+            " order by 1 desc limit 2"
+        ).fetchall()
+    )
+    web_events = compiled["model.larkspur.ods_web_events"]
+    assert f"_loaded_at > cast('{previous}' as timestamp)" in web_events
+    assert newest not in web_events
+    staging_test = next(
+        code
+        for node, code in compiled.items()
+        if node.startswith("test.larkspur.not_null_stg_web__events_event_id")
+    )
+    # its two readers, ods_web_events and ods_web_sessions, processed the same loads
+    watermark = f"cast('{previous}' as timestamp)"
+    assert f"_loaded_at > least({watermark}, {watermark})" in staging_test
+
+
 def test_incremental_run_picked_up_the_later_days(
     models_warehouse: ModelsWarehouse, warehouse: duckdb.DuckDBPyConnection
 ) -> None:
