@@ -32,6 +32,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 console = Console()
 error_console = Console(stderr=True)
@@ -251,7 +252,7 @@ def load(
     ] = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Load source systems into the warehouse's raw_<source> schemas with dlt."""
+    """Load source systems into the warehouse's `raw_<source>` schemas with dlt."""
     paths = instance(data_dir, writes=True)
     report = load_sources(paths, sources, destination, local_api, allow_shrink=allow_shrink)
     print_load_report(report)
@@ -594,7 +595,7 @@ def airflow(
 ) -> None:
     """A local Apache Airflow on 127.0.0.1 running the DAG larkspur_daily until Ctrl-C.
 
-    Its home (SQLite database, logs) is <data folder>/airflow/home; the DAG's first task
+    Its home (SQLite database, logs) is `<data folder>/airflow/home`; the DAG's first task
     advances the simulator to each run's day, so days arrive as Airflow runs them.
     """
     from warehouse.airflow_local import airflow_home, local_airflow, wait_until_stopped

@@ -32,3 +32,12 @@ def test_help_names_the_choices() -> None:
 
     assert "dev|ci|postgres" in build_help
     assert "--warehouse" in demo_help and "duckdb|postgres" in demo_help
+
+
+def test_help_flows_each_paragraph_and_keeps_placeholders() -> None:
+    # COLUMNS=400: a paragraph is one line unless the docstring's own line breaks survive
+    build_help = run_warehouse("build", "--help", timeout=60).stdout
+    load_help = run_warehouse("load", "--help", timeout=60).stdout
+
+    assert "and their data tests check the rows this build wrote" in build_help
+    assert "the warehouse's raw_<source> schemas" in load_help
