@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -117,11 +118,19 @@ def docs_target_dir(paths: Paths) -> Path:
     return paths.data_dir / "dbt" / "docs"
 
 
-def build_site(paths: Paths, *, target: str | None = None, quiet: bool = False) -> Path:
+def build_site(
+    paths: Paths,
+    *,
+    target: str | None = None,
+    quiet: bool = False,
+    freshness_results: Path | None = None,
+) -> Path:
     """Generate the docs site into ``paths.docs_dir`` and return its ``index.html``.
 
     Runs ``dbt docs generate --static`` and ``dbt source freshness`` (a freshness failure is
     shown on the data-quality page, not raised), then writes the four pages and dbterd's text.
+    With ``freshness_results``, the ``sources.json`` of a freshness check just run (the
+    Airflow DAG's own task), the site shows that check instead of running another.
     """
     target_dir = docs_target_dir(paths)
     generated = run_dbt_into(["docs", "generate", "--static"], paths, target_dir, target, quiet)
@@ -134,10 +143,13 @@ def build_site(paths: Paths, *, target: str | None = None, quiet: bool = False) 
     sources_file = target_dir / "sources.json"
     # A stale sources.json must never pass for this run's freshness.
     sources_file.unlink(missing_ok=True)
-    freshness = run_dbt_into(["source", "freshness"], paths, target_dir, target, quiet)
     freshness_problem = None
-    if not sources_file.exists():
-        freshness_problem = "dbt source freshness did not run: " + last_lines(freshness, 2)
+    if freshness_results is not None and freshness_results.exists():
+        shutil.copyfile(freshness_results, sources_file)
+    else:
+        freshness = run_dbt_into(["source", "freshness"], paths, target_dir, target, quiet)
+        if not sources_file.exists():
+            freshness_problem = "dbt source freshness did not run: " + last_lines(freshness, 2)
 
     manifest = read_json(target_dir / "manifest.json")
     run_results = read_latest_results(paths, target)

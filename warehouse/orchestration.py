@@ -283,11 +283,16 @@ def postgres_environment(connection: Any) -> dict[str, str]:
 
 
 def source_freshness() -> str:
-    """`dbt source freshness`; a stale source fails the task with dbt's own reasons."""
+    """`dbt source freshness`; a stale source fails the task with dbt's own reasons.
+
+    Its `sources.json` is what the run's docs site shows (`build_docs`): the one of an earlier
+    check is removed first, so the site never passes it off as this run's.
+    """
     from warehouse.dbt import run_dbt
 
     settings = dag_settings()
     map_postgres_connection(settings)
+    freshness_results(settings.paths).unlink(missing_ok=True)
     result = run_dbt(["source", "freshness"], settings.paths, target=settings.dbt_target)
     if not result.ok:
         counts = ", ".join(f"{n} {status}" for status, n in sorted(result.status_counts.items()))
@@ -297,13 +302,25 @@ def source_freshness() -> str:
     return f"{result.status_counts['pass']} sources fresh, {result.status_counts['warn']} warned"
 
 
+def freshness_results(paths: Paths) -> Path:
+    """Where `source_freshness` leaves dbt's `sources.json`: the build's target folder."""
+    return paths.dbt_target_dir / "sources.json"
+
+
 def build_docs() -> str:
-    """The docs site (`warehouse docs`) from the warehouse this run built."""
+    """The docs site (`warehouse docs`) from the warehouse this run built, with the freshness
+    its `source_freshness` task checked (dbt checks it once per run, not again for the site)."""
     from warehouse.docs_site import build_site
 
     settings = dag_settings()
     map_postgres_connection(settings)
-    return str(build_site(settings.paths, target=settings.dbt_target, quiet=True))
+    site = build_site(
+        settings.paths,
+        target=settings.dbt_target,
+        quiet=True,
+        freshness_results=freshness_results(settings.paths),
+    )
+    return str(site)
 
 
 def fail_run() -> None:

@@ -29,11 +29,12 @@ import duckdb
 import pytest
 from playwright.sync_api import Browser, expect
 
-from loaders.registry import api_source_names
+from loaders.registry import api_source_names, source_names
 from simulator import simulate
 from simulator.api_server import ApiServer
 from tests.orchestration.conftest import AirflowInstance, free_port, new_airflow_instance
 from warehouse.airflow_local import local_airflow
+from warehouse.docs_site import docs_target_dir
 from warehouse.orchestration import (
     DAG_ID,
     FAIL_RUN_TASK_ID,
@@ -42,7 +43,7 @@ from warehouse.orchestration import (
     advance_simulation,
     dependents_of_sources,
 )
-from warehouse.settings import PROJECT_DIR
+from warehouse.settings import PROJECT_DIR, resolve_paths
 
 pytestmark = pytest.mark.e2e
 
@@ -274,6 +275,19 @@ def test_the_next_day_recovers_and_adds_exactly_the_new_days(runs: Runs) -> None
             "select max(report_date) from marketing.fct_ad_spend_daily"
         ).fetchone()[0]
     assert last_spend == DAY + timedelta(days=2)
+
+
+def test_the_docs_site_shows_the_freshness_the_run_checked(runs: Runs) -> None:
+    # `dbt source freshness` runs once per run, in its own task; the docs site reads its result
+    paths = resolve_paths(runs.data_dir, runs.data_dir / "warehouse.duckdb")
+    checked = json.loads((paths.dbt_target_dir / "sources.json").read_text())
+    shown = json.loads((docs_target_dir(paths) / "sources.json").read_text())
+    assert runs.recovered["tasks"]["source_freshness"] == "success"
+    assert shown["metadata"]["invocation_id"] == checked["metadata"]["invocation_id"]
+    # each source's freshness is its last completed load
+    assert {result["unique_id"] for result in shown["results"]} == {
+        f"source.larkspur.{name}._dlt_loads" for name in source_names()
+    }
 
 
 def test_the_airflow_ui_shows_the_dag_and_its_runs(
