@@ -42,8 +42,9 @@ from warehouse.orchestration import (
     FAILURES_TABLE,
     advance_simulation,
     dependents_of_sources,
+    freshness_results,
 )
-from warehouse.settings import PROJECT_DIR, resolve_paths
+from warehouse.settings import PROJECT_DIR
 
 pytestmark = pytest.mark.e2e
 
@@ -277,10 +278,12 @@ def test_the_next_day_recovers_and_adds_exactly_the_new_days(runs: Runs) -> None
     assert last_spend == DAY + timedelta(days=2)
 
 
-def test_the_docs_site_shows_the_freshness_the_run_checked(runs: Runs) -> None:
+def test_the_docs_site_shows_the_freshness_the_run_checked(
+    runs: Runs, airflow_instance: AirflowInstance
+) -> None:
     # `dbt source freshness` runs once per run, in its own task; the docs site reads its result
-    paths = resolve_paths(runs.data_dir, runs.data_dir / "warehouse.duckdb")
-    checked = json.loads((paths.dbt_target_dir / "sources.json").read_text())
+    paths = airflow_instance.paths
+    checked = json.loads(freshness_results(paths).read_text())
     shown = json.loads((docs_target_dir(paths) / "sources.json").read_text())
     assert runs.recovered["tasks"]["source_freshness"] == "success"
     assert shown["metadata"]["invocation_id"] == checked["metadata"]["invocation_id"]
