@@ -348,13 +348,14 @@ def _line_as_utf8(line: bytes, encoding: str) -> bytes:
 
 def _numbered(table: pa.Table, first_line: int, rejected_lines: set[int]) -> pa.Table:
     """Append `_source_line`: the file line of each row, skipping the rejected lines."""
-    numbers: list[int] = []
-    line = first_line
-    while len(numbers) < table.num_rows:
-        if line not in rejected_lines:
-            numbers.append(line)
-        line += 1
-    return table.append_column("_source_line", pa.array(numbers, pa.int64()))
+    # the rows are the lines from `first_line` on, less the rejected ones among them; built in
+    # Arrow (a Python loop over a year of web lines took 9 s)
+    last_line = first_line + table.num_rows + len(rejected_lines)
+    numbers = pa.array(range(first_line, last_line), pa.int64())
+    if rejected_lines:
+        rejected = pa.array(sorted(rejected_lines), pa.int64())
+        numbers = numbers.filter(pc.invert(pc.is_in(numbers, value_set=rejected)))
+    return table.append_column("_source_line", numbers[: table.num_rows])
 
 
 def read_csv_text(

@@ -32,7 +32,7 @@ from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavi
 
 from loaders.registry import source_names
 from warehouse import orchestration as tasks
-from warehouse.dbt import DAILY_BUILD_FLAGS
+from warehouse.dbt import DAILY_BUILD_EXCLUDE, DAILY_BUILD_FLAGS
 from warehouse.settings import PROJECT_DIR
 
 settings = tasks.dag_settings()
@@ -115,6 +115,8 @@ with DAG(
             should_detach_multiple_parents_tests=True,
             # `LARKSPUR_DBT_SELECT="path:models/staging"` renders part of the project only
             select=settings.dbt_select,
+            # as `warehouse build` does daily; Cosmos passes it on to the build's `--exclude`
+            exclude=[DAILY_BUILD_EXCLUDE],
         ),
         operator_args={"install_deps": False},
     )

@@ -163,6 +163,40 @@ def test_full_build_tests_every_row(models_warehouse: ModelsWarehouse) -> None:
         assert unit_tests == (["test_fx_rates_carried_forward_over_weekend"] if full_check else [])
 
 
+def test_daily_build_leaves_the_marts_not_null_checks_to_their_constraints(
+    models_warehouse: ModelsWarehouse,
+) -> None:
+    # a daily build runs no not_null test of a mart: the warehouse refuses a null in each of
+    # those columns on every write (the full check and a full refresh still run the tests)
+    manifest = json.loads((models_warehouse.paths.dbt_target_dir / "manifest.json").read_text())
+    nodes = manifest["nodes"]
+    checked_columns = {
+        unique_id: (nodes[test["attached_node"]], test["column_name"])
+        for unique_id, test in nodes.items()
+        if test["resource_type"] == "test"
+        and (test.get("test_metadata") or {}).get("name") == "not_null"
+        and nodes[test["attached_node"]]["fqn"][1] == "marts"
+    }
+    assert len(checked_columns) > 100
+    ran = {node["unique_id"] for node in models_warehouse.daily_run_results["results"]}
+    assert sorted(ran & set(checked_columns)) == []
+    with models_warehouse.connect() as warehouse:
+        not_null_columns = {
+            (schema, table, column)
+            for schema, table, columns in warehouse.execute(
+                "select schema_name, table_name, constraint_column_names from duckdb_constraints()"
+                " where constraint_type = 'NOT NULL'"
+            ).fetchall()
+            for column in columns
+        }
+    unguarded = [
+        f"{model['name']}.{column}"
+        for model, column in checked_columns.values()
+        if (model["schema"], model["alias"], column) not in not_null_columns
+    ]
+    assert unguarded == []
+
+
 def test_daily_build_runs_no_unit_tests(models_warehouse: ModelsWarehouse) -> None:
     ran = models_warehouse.daily_run_results["results"]
     assert len(ran) > 300

@@ -50,6 +50,7 @@ def main(arguments: list[str]) -> None:
                                 task.trigger_rule, "value", str(task.trigger_rule)
                             ),
                             "dbt_cmd_flags": getattr(task, "dbt_cmd_flags", None),
+                            "exclude": getattr(task, "exclude", None),
                         }
                         for task_id, task in tasks.items()
                     },

@@ -10,7 +10,7 @@ import pytest
 
 from loaders.registry import source_names
 from tests.orchestration.conftest import AirflowInstance
-from warehouse.dbt import DAILY_BUILD_FLAGS
+from warehouse.dbt import DAILY_BUILD_EXCLUDE, DAILY_BUILD_FLAGS
 from warehouse.orchestration import DUCKDB_POOL, FAIL_RUN_TASK_ID, PRODUCER_TASK_ID
 
 PRODUCER = f"dbt.{PRODUCER_TASK_ID}"
@@ -73,8 +73,10 @@ def test_one_dbt_build_runs_after_every_load_and_before_every_model_task(parsed:
     assert producer["operator"] == "DbtProducerWatcherOperator"
     # it runs whatever the loads did: a failed load's models are left out of it, not the build
     assert producer["trigger_rule"] == "all_done"
-    # the same daily build as `warehouse build`: the unit tests are left to CI and --full
+    # the same daily build as `warehouse build`: the unit tests are left to CI and --full, the
+    # marts' not_null tests to their constraints
     assert producer["dbt_cmd_flags"] == DAILY_BUILD_FLAGS
+    assert producer["exclude"] == DAILY_BUILD_EXCLUDE
     assert set(producer["upstream"]) == {f"load_{name}" for name in source_names()}
     after_producer, queue = set(), [PRODUCER]
     while queue:
