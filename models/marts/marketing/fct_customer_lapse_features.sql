@@ -95,7 +95,7 @@ order_history as (
 
     from snapshot_dates
     inner join orders
-        on orders.ordered_at < snapshot_dates.snapshot_date
+        on snapshot_dates.snapshot_date > orders.ordered_at
     group by snapshot_dates.snapshot_date, orders.customer_id
 
 ),
@@ -123,8 +123,8 @@ window_orders as (
     from lapse_windows
     inner join orders
         on
-            orders.ordered_at >= lapse_windows.snapshot_date
-            and orders.ordered_at < lapse_windows.lapse_window_end_date
+            lapse_windows.snapshot_date <= orders.ordered_at
+            and lapse_windows.lapse_window_end_date > orders.ordered_at
     group by lapse_windows.snapshot_date, orders.customer_id
 
 ),
@@ -134,8 +134,9 @@ final as (
     select
         -- keys
         cast(
-            {{ generate_surrogate_key(['order_history.customer_id', 'order_history.snapshot_date']) }}
-            as varchar
+            {{ generate_surrogate_key([
+                'order_history.customer_id', 'order_history.snapshot_date'
+            ]) }} as varchar
         ) as customer_lapse_feature_sk,
         cast(order_history.customer_id as bigint) as customer_id,
         cast(customers.customer_sk as varchar) as customer_sk,
@@ -191,10 +192,10 @@ final as (
     inner join customers
         on
             order_history.customer_id = customers.customer_id
-            and customers.valid_from <= order_history.snapshot_date
+            and order_history.snapshot_date >= customers.valid_from
             and (
                 customers.valid_to is null
-                or customers.valid_to > order_history.snapshot_date
+                or order_history.snapshot_date < customers.valid_to
             )
     inner join lapse_windows
         on order_history.snapshot_date = lapse_windows.snapshot_date
