@@ -16,7 +16,9 @@ import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import duckdb
 import jupytext
@@ -28,7 +30,7 @@ from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from sklearn.metrics import roc_auc_score
 
-from tests.conftest import BuiltWarehouse
+from tests.conftest import BuiltWarehouse, PostgresBuild
 from warehouse.dbt import run_dbt
 from warehouse.postgres import reporter_url
 from warehouse.settings import PROJECT_DIR, Paths, resolve_paths
@@ -85,6 +87,25 @@ def short_history_warehouse(
     return paths
 
 
+def execute(notebook: nbformat.NotebookNode, scratch: Path, environment: dict[str, str]) -> None:
+    """Run `notebook` in the project's kernel with `environment` on top of the test's own."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        # connection files and IPython's profile in the test's folder, not the user's home
+        monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(scratch / "runtime"))
+        monkeypatch.setenv("IPYTHONDIR", str(scratch / "ipython"))
+        # the PostgreSQL cell runs only where a test asks for it, whatever the shell holds
+        monkeypatch.delenv("WAREHOUSE_PG_REPORTER_PASSWORD", raising=False)
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        client = NotebookClient(
+            notebook,
+            km=notebook_kernel(),
+            timeout=300,
+            resources={"metadata": {"path": str(NOTEBOOK_SOURCE.parent)}},
+        )
+        client.execute(env=dict(os.environ))
+
+
 def notebook_kernel() -> KernelManager:
     """The kernel of the running interpreter (the project's venv), whatever kernels the user
     registered: ipykernel's native spec only, no kernel directories searched."""
@@ -99,23 +120,15 @@ def executed(
     short_history_warehouse: Paths, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ExecutedNotebook]:
     """The notebook's source of truth, executed by nbclient; an error in any cell fails here."""
-    scratch = tmp_path_factory.mktemp("kernel")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        # connection files and IPython's profile in the test's folder, not the user's home
-        monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(scratch / "runtime"))
-        monkeypatch.setenv("IPYTHONDIR", str(scratch / "ipython"))
-        # the PostgreSQL cell must take its "not configured" branch whatever the shell holds
-        monkeypatch.delenv("WAREHOUSE_PG_REPORTER_PASSWORD", raising=False)
-        monkeypatch.setenv("WAREHOUSE_DATA_DIR", str(short_history_warehouse.data_dir))
-        monkeypatch.setenv("WAREHOUSE_DUCKDB_PATH", str(short_history_warehouse.duckdb_path))
-        notebook = jupytext.read(NOTEBOOK_SOURCE)
-        client = NotebookClient(
-            notebook,
-            km=notebook_kernel(),
-            timeout=300,
-            resources={"metadata": {"path": str(NOTEBOOK_SOURCE.parent)}},
-        )
-        client.execute(env=dict(os.environ))
+    notebook = jupytext.read(NOTEBOOK_SOURCE)
+    execute(
+        notebook,
+        tmp_path_factory.mktemp("kernel"),
+        {
+            "WAREHOUSE_DATA_DIR": str(short_history_warehouse.data_dir),
+            "WAREHOUSE_DUCKDB_PATH": str(short_history_warehouse.duckdb_path),
+        },
+    )
     [summary_cell] = [cell for cell in notebook.cells if "summary" in cell.metadata.get("tags", [])]
     summary_text = "".join(output.get("text", "") for output in summary_cell.outputs)
     yield ExecutedNotebook(short_history_warehouse, notebook, json.loads(summary_text))
@@ -232,6 +245,48 @@ def test_reporter_url_only_when_its_password_is_set(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("WAREHOUSE_PG_ADMIN_URL", "postgresql://postgres@db.internal:6543/postgres")
     monkeypatch.setenv("WAREHOUSE_PG_DATABASE", "larkspur_prod")
     monkeypatch.setenv("WAREHOUSE_PG_ROLE_PREFIX", "shop_")
-    assert reporter_url() == (
-        "postgresql://shop_reporter:s3cret%2F%3A%40@db.internal:6543/larkspur_prod"
+    url = urlsplit(reporter_url() or "")
+    assert (url.scheme, url.hostname, url.port, url.path) == (
+        "postgresql",
+        "db.internal",
+        6543,
+        "/larkspur_prod",
     )
+    # quoted in the URL, so that a password with / : @ cannot change its meaning
+    assert (url.username, unquote(url.password or "")) == ("shop_reporter", "s3cret/:@")
+
+
+@pytest.mark.postgres
+def test_postgres_cell_reads_the_features_as_the_reporter(
+    postgres_build: PostgresBuild, tmp_path: Path
+) -> None:
+    """With the reporter's password set, the PostgreSQL cell logs in as the reporter of the
+    session's PostgreSQL build and counts the feature model's rows there."""
+    assert postgres_build.build.ok, postgres_build.build.failures
+    source = jupytext.read(NOTEBOOK_SOURCE)
+    imports, postgres_cell = (
+        next(cell for cell in source.cells if cell.source.startswith(first_line))
+        for first_line in ("import json", "postgres_url = reporter_url()")
+    )
+    notebook = nbformat.v4.new_notebook(cells=[imports, postgres_cell], metadata=source.metadata)
+    warehouse = postgres_build.warehouse
+    execute(
+        notebook,
+        tmp_path,
+        {
+            "WAREHOUSE_PG_REPORTER_PASSWORD": postgres_build.passwords["reporter"],
+            "WAREHOUSE_PG_ADMIN_URL": warehouse.admin_url,
+            "WAREHOUSE_PG_DATABASE": warehouse.database,
+            "WAREHOUSE_PG_ROLE_PREFIX": postgres_build.prefix,
+        },
+    )
+    with postgres_build.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(f"select count(*) from {FEATURES}")
+        [(feature_rows,)] = cursor.fetchall()
+    printed = "".join(output.get("text", "") for output in notebook.cells[1].outputs)
+    assert printed.split() == [
+        "role_name",
+        "feature_rows",
+        warehouse.roles.reporter,
+        str(feature_rows),
+    ]
