@@ -169,8 +169,16 @@ final as (
         cast(order_history.order_count as integer) as order_count,
         cast(order_history.order_count_last_90_days as integer) as order_count_last_90_days,
         cast(order_history.ordered_net_amount_eur as numeric(18, 2)) as ordered_net_amount_eur,
+        -- the mean rounded half up to the cent in exact integer arithmetic: a float division
+        -- would round boundary values differently per engine
         cast(
-            order_history.ordered_net_amount_eur / order_history.order_count as numeric(18, 2)
+            floor(
+                cast(
+                    200 * order_history.ordered_net_amount_eur + order_history.order_count
+                    as numeric(18, 0)
+                )
+                / (2 * order_history.order_count)
+            ) / 100 as numeric(18, 2)
         ) as average_order_net_amount_eur,
         cast(customers.has_marketing_consent as boolean) as has_marketing_consent,
         -- the label: empty while the window's orders are not all in the warehouse
