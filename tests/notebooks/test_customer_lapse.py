@@ -185,11 +185,21 @@ def test_metrics_are_true_numbers_and_the_verdict_follows_them(
             assert math.isfinite(value) and 0 <= value <= 1, (name, metric, value)
 
     model_auc = metrics["logistic regression"]["roc_auc"]
-    best_naive_auc = max(metrics["recency alone"]["roc_auc"], metrics["base rate"]["roc_auc"])
-    assert executed.summary["beats_naive_baseline"] == (model_auc > best_naive_auc)
-    verdict = "beats" if model_auc > best_naive_auc else "does not beat"
-    printed = executed.stdout_of_cell_starting("scores = {")
-    assert f"The model {verdict} the best naive baseline: ROC AUC {model_auc:.3f}" in printed
+    best_naive = executed.summary["best_naive_baseline"]
+    assert metrics[best_naive]["roc_auc"] == max(
+        metrics["recency alone"]["roc_auc"], metrics["base rate"]["roc_auc"]
+    )
+    low, high = executed.summary["auc_difference_interval"]
+    assert -1 <= low <= high <= 1
+    # the verdict is the interval's, not the point estimate's
+    assert executed.summary["beats_naive_baseline"] == (low > 0)
+    verdict = "beats" if low > 0 else "is worse than" if high < 0 else "is no better than"
+    assert executed.summary["verdict"] == verdict
+    printed = executed.stdout_of_cell_starting('model_auc = metrics.loc["logistic regression"')
+    assert printed.startswith(
+        f"The model {verdict} the best naive baseline ({best_naive}): ROC AUC {model_auc:.3f} "
+        f"against {metrics[best_naive]['roc_auc']:.3f}"
+    )
 
 
 def test_postgres_cell_says_it_is_not_configured(executed: ExecutedNotebook) -> None:
