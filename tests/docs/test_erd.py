@@ -453,7 +453,7 @@ def test_dbterd_finds_exactly_the_relationships_tests_of_the_marts(
 
 
 def test_every_mart_model_has_its_columns_and_one_primary_key(warehouse_erd: MartErd) -> None:
-    assert len(warehouse_erd.facts) == 11
+    assert len(warehouse_erd.facts) == 12
     for entity in warehouse_erd.entities.values():
         keys = [column.name for column in entity.columns if column.is_primary_key]
         assert len(keys) == 1 and keys[0].endswith("_sk"), (entity.name, keys)
