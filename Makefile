@@ -16,7 +16,7 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 # Lint compiles the dbt project against a scratch DuckDB file, never your warehouse.
 LINT_DUCKDB := target/lint.duckdb
 
-.PHONY: help setup demo test lint format bench clean clean-data
+.PHONY: help setup demo test lint format bench notebook clean clean-data
 
 help:
 	@echo "make demo   simulate Larkspur, load every source, dbt build, docs, summary"
@@ -24,6 +24,7 @@ help:
 	@echo "make lint   ruff and sqlfluff only;  make format   fix what they can"
 	@echo "make bench  benchmarks at scale factor SF (default $(SF); 1 = a year of a mid-size"
 	@echo "            retailer) over DAYS (default 365); simulations are cached in .bench-cache"
+	@echo "make notebook  the customer lapse notebook in JupyterLab (notebooks/, see README)"
 	@echo "make clean  remove the environment and dbt artefacts (the data folder stays)"
 	@echo "make clean-data  remove the data folder ./data: sources, warehouse, docs"
 
@@ -64,6 +65,15 @@ format: setup
 bench: setup
 	$(VENV_BIN)/python -m benchmarks.run --scale $(SF) --days $(or $(DAYS),365) \
 		--simulation-cache .bench-cache
+
+# JupyterLab is a tool, not a project dependency: uv adds it for this run only, over the
+# locked environment. jupytext is in .venv, whose extensions Lab does not look for there by
+# itself: JUPYTER_PATH finds its Lab extension and the flag loads its server extension, so
+# that Lab saves both files of the notebook's pair.
+notebook: setup
+	JUPYTER_PATH=$(CURDIR)/.venv/share/jupyter $(UV) run --locked --with "jupyterlab>=4.2,<5" \
+		jupyter lab --ServerApp.jpserver_extensions=jupyterlab_jupytext=True \
+		notebooks/customer_lapse.ipynb
 
 # The data folder holds the simulated history and the warehouse: hours of work at scale 1, so it
 # goes only when asked for by name.

@@ -36,6 +36,8 @@ from warehouse.errors import WarehouseError
 ADMIN_URL_ENV = "WAREHOUSE_PG_ADMIN_URL"
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 ROLE_PREFIX_ENV = "WAREHOUSE_PG_ROLE_PREFIX"
+DATABASE_ENV = "WAREHOUSE_PG_DATABASE"
+DEFAULT_DATABASE = "larkspur"
 PII_KEY_ENV = "WAREHOUSE_PII_HASH_KEY"
 PII_KEY_SCHEMA = "pii_keys"
 PII_KEY_TABLE = "hash_key"
@@ -91,6 +93,30 @@ def role_names(prefix: str | None = None) -> Roles:
 def role_password(role_kind: str) -> str | None:
     """The password for one kind of role (loader, transformer, reporter) from the environment."""
     return os.environ.get(f"WAREHOUSE_PG_{role_kind.upper()}_PASSWORD") or None
+
+
+def database_name(database: str | None = None) -> str:
+    """The warehouse database: ``database``, else ``WAREHOUSE_PG_DATABASE``, else larkspur."""
+    return check_identifier(
+        database or os.environ.get(DATABASE_ENV) or DEFAULT_DATABASE, "database"
+    )
+
+
+def reporter_url() -> str | None:
+    """The reporter's connection URL, for notebooks and dashboards that read the marts.
+
+    None when ``WAREHOUSE_PG_REPORTER_PASSWORD`` is unset: that password is what says a
+    PostgreSQL warehouse is there to read (under trust authentication any value will do). The
+    server is the one of :func:`admin_url`, the database :func:`database_name`, the role
+    ``<WAREHOUSE_PG_ROLE_PREFIX>reporter``.
+    """
+    password = role_password("reporter")
+    if password is None:
+        return None
+    warehouse = PostgresWarehouse(
+        admin_url=admin_url(), database=database_name(), roles=role_names()
+    )
+    return warehouse.url(warehouse.roles.reporter, password)
 
 
 def admin_url() -> str:
@@ -401,9 +427,7 @@ def prepare_postgres_warehouse(
     to :func:`admin_url`. Safe to run before every load: every step is idempotent.
     """
     url = connection_url or admin_url()
-    name = check_identifier(
-        database or os.environ.get("WAREHOUSE_PG_DATABASE") or "larkspur", "database"
-    )
+    name = database_name(database)
     if not database_exists(url, name):
         create_database(url, name)
     setup_roles(url, name)

@@ -322,6 +322,8 @@ MART_RELATIONSHIPS = {
     ("fct_ad_spend_daily", "campaign_sk", "dim_campaign", "campaign_sk"),
     ("fct_ad_spend_daily", "channel_sk", "dim_channel", "channel_sk"),
     ("fct_ad_spend_daily", "report_date_sk", "dim_date", "date_sk"),
+    ("fct_customer_lapse_features", "customer_sk", "dim_customer", "customer_sk"),
+    ("fct_customer_lapse_features", "snapshot_date_sk", "dim_date", "date_sk"),
     ("fct_inventory_daily", "product_sk", "dim_product", "product_sk"),
     ("fct_inventory_daily", "snapshot_date_sk", "dim_date", "date_sk"),
     ("fct_inventory_daily", "warehouse_sk", "dim_warehouse", "warehouse_sk"),
@@ -384,6 +386,7 @@ STAR_ENTITIES = {
         "fct_sessions",
         "fct_order_attribution",
         "fct_ad_spend_daily",
+        "fct_customer_lapse_features",
         "dim_campaign",
         "dim_channel",
         "dim_customer",
@@ -450,7 +453,7 @@ def test_dbterd_finds_exactly_the_relationships_tests_of_the_marts(
 
 
 def test_every_mart_model_has_its_columns_and_one_primary_key(warehouse_erd: MartErd) -> None:
-    assert len(warehouse_erd.facts) == 11
+    assert len(warehouse_erd.facts) == 12
     for entity in warehouse_erd.entities.values():
         keys = [column.name for column in entity.columns if column.is_primary_key]
         assert len(keys) == 1 and keys[0].endswith("_sk"), (entity.name, keys)
