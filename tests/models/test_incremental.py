@@ -197,6 +197,49 @@ def test_daily_build_leaves_the_marts_not_null_checks_to_their_constraints(
     assert unguarded == []
 
 
+def test_audit_holds_the_failing_rows_of_failing_tests_only(
+    models_warehouse: ModelsWarehouse,
+) -> None:
+    # macros/materialization_test.sql: a test stores its failing rows in `audit` only when it
+    # has some, and a test that passes drops the table an earlier failure left
+    paths = models_warehouse.paths
+    manifest = json.loads((paths.dbt_target_dir / "manifest.json").read_text())
+    tests = {
+        unique_id: node
+        for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] == "test"
+        and node["attached_node"] == "model.larkspur.ods_tracking_events"
+    }
+    stale = next(
+        node["alias"] for node in tests.values() if node["column_name"] == "tracking_event_id"
+    )
+    with duckdb.connect(str(paths.duckdb_path)) as connection:
+        connection.execute(f"create or replace table audit.{stale} as select 1 as failing_row")
+    result = build_warehouse(
+        paths, select="ods_tracking_events", full_check=True, target="dev", quiet=True
+    )
+    assert result.ok, result.failures
+    run_results = json.loads((paths.dbt_target_dir / "run_results.json").read_text())
+    outcomes = {
+        tests[node["unique_id"]]["alias"]: (node["status"], node["failures"])
+        for node in run_results["results"]
+        if node["unique_id"] in tests
+    }
+    with duckdb.connect(str(paths.duckdb_path), read_only=True) as connection:
+        stored = {
+            table: scalar(connection, f"select count(*) from audit.{table}")
+            for (table,) in connection.execute(
+                "select table_name from duckdb_tables() where schema_name = 'audit'"
+            ).fetchall()
+            if table in outcomes
+        }
+    statuses = {status for status, _ in outcomes.values()}
+    assert {"pass", "warn"} <= statuses, outcomes
+    assert stored == {
+        alias: failures for alias, (status, failures) in outcomes.items() if status != "pass"
+    }
+
+
 def test_daily_build_runs_no_unit_tests(models_warehouse: ModelsWarehouse) -> None:
     ran = models_warehouse.daily_run_results["results"]
     assert len(ran) > 300
