@@ -208,7 +208,7 @@ def test_audit_holds_the_failing_rows_of_failing_tests_only(
         unique_id: node
         for unique_id, node in manifest["nodes"].items()
         if node["resource_type"] == "test"
-        and node["attached_node"] == "model.larkspur.ods_tracking_events"
+        and node.get("attached_node") == "model.larkspur.ods_tracking_events"
     }
     stale = next(
         node["alias"] for node in tests.values() if node["column_name"] == "tracking_event_id"
