@@ -30,6 +30,8 @@ import duckdb
 import pytest
 
 from tests.conftest import BuiltWarehouse
+from tests.docs.chart_tables import PlottedValue, chart_tables
+from warehouse.dashboards import FINANCE, LOGISTICS, MARKETING, Dashboard, month_label
 from warehouse.docs_site import docs_target_dir
 from warehouse.metrics import prepare_metricflow_project
 from warehouse.settings import PROJECT_DIR, TELEMETRY_OFF
@@ -49,6 +51,15 @@ METRIC_TYPES = {
     "on_time_delivery_rate": "ratio",
     "average_transit_days": "simple",
     "cost_per_shipment": "ratio",
+    # issue #17: what the report pages plot besides the above
+    "payout_fees": "simple",
+    "payout_fee_rate": "ratio",
+    "stock_out_days": "simple",
+    "stock_out_rate": "ratio",
+    "days_of_cover": "ratio",
+    "sessions_with_product_view": "simple",
+    "sessions_with_add_to_cart": "simple",
+    "sessions_with_checkout": "simple",
 }
 # The metrics whose description is a business definition of models/docs (doc block name).
 DOC_BLOCKS = {
@@ -58,6 +69,7 @@ DOC_BLOCKS = {
     "cac": "cac",
     "conversion_rate": "conversion_rate",
     "on_time_delivery_rate": "on_time_rate",
+    "days_of_cover": "days_of_cover",
 }
 VALIDATION_STEPS = (
     "the semantics of built manifest",
@@ -68,15 +80,22 @@ VALIDATION_STEPS = (
     "metrics against data warehouse",
 )
 RATIO_TOLERANCE = 1e-9
+FUNNEL_STEPS = (
+    "web_sessions",
+    "sessions_with_product_view",
+    "sessions_with_add_to_cart",
+    "sessions_with_checkout",
+    "converted_sessions",
+)
 
 
 def mf_query(csv_name: str, metrics: Iterable[str], group_by: Iterable[str]) -> list[str]:
+    group_by = list(group_by)
     return [
         "query",
         "--metrics",
         ",".join(metrics),
-        "--group-by",
-        ",".join(group_by),
+        *(["--group-by", ",".join(group_by)] if group_by else []),
         "--csv",
         csv_name,
     ]
@@ -109,6 +128,15 @@ MF_COMMANDS = {
         "carriers.csv",
         ["shipments", "on_time_delivery_rate", "average_transit_days", "cost_per_shipment"],
         ["warehouse__warehouse_code", "carrier__carrier_name"],
+    ),
+    "payments": mf_query(
+        "payments.csv", ["refund_rate", "payout_fees", "payout_fee_rate"], ["metric_time__month"]
+    ),
+    "funnel": mf_query("funnel.csv", FUNNEL_STEPS, []),
+    "stock": mf_query(
+        "stock.csv",
+        ["stock_out_days", "stock_out_rate", "days_of_cover"],
+        ["metric_time__month", "warehouse__warehouse_code"],
     ),
 }
 
@@ -383,6 +411,144 @@ def test_delivery_metrics_by_carrier_equal_the_logistics_analysis(
             {key: ratio(row[metric]) for key, row in rows.items()},
             {key: ratio(row[column]) for key, row in analysis.items()},
         )
+
+
+def by_key(demo: BuiltWarehouse, sql: str) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    """A query's rows keyed by their first two columns (a month and a code)."""
+    return {(month(row[0]), row[1]): row[2:] for row in query(demo, sql)}
+
+
+def test_dashboard_metrics_equal_sql_on_the_marts(demo: BuiltWarehouse, mf_run: MfRun) -> None:
+    fees = by_month(
+        demo,
+        "select date_trunc('month', covered_date), sum(fee_amount_eur) from finance.fct_payouts"
+        " group by 1",
+    )
+    fee_rates = by_month(
+        demo,
+        "select date_trunc('month', covered_date),"
+        " sum(fee_amount_eur) / sum(fee_amount_eur + net_amount_eur) from finance.fct_payouts"
+        " group by 1",
+    )
+    payments = {month(row["metric_time__month"]): row for row in mf_run.rows("payments")}
+    assert len(fees) >= 2
+    assert filled(payments, "payout_fees", cents) == {key: cents(fee) for key, fee in fees.items()}
+    assert_ratios_equal(
+        filled(payments, "payout_fee_rate", ratio),
+        {key: float(value) for key, value in fee_rates.items()},
+    )
+
+    stock_outs = by_key(
+        demo,
+        "select date_trunc('month', snapshot_date), warehouse_code,"
+        " count(*) filter (where is_stock_out), count(*) filter (where is_stock_out) / count(*)"
+        " from logistics.fct_inventory_daily group by 1, 2",
+    )
+    # stock is a level: a month's days of cover is its last snapshot day's
+    cover = by_key(
+        demo,
+        "with last_days as (select max(snapshot_date) as snapshot_date"
+        " from logistics.fct_inventory_daily group by date_trunc('month', snapshot_date))"
+        " select date_trunc('month', snapshot_date), warehouse_code,"
+        " sum(case when trailing_units_sold > 0 then available_qty else 0 end)::double"
+        " / sum(average_daily_units_sold) from logistics.fct_inventory_daily"
+        " where snapshot_date in (select snapshot_date from last_days) group by 1, 2",
+    )
+    stock = {
+        (month(row["metric_time__month"]), row["warehouse__warehouse_code"]): row
+        for row in mf_run.rows("stock")
+    }
+    assert len(stock) >= 3 and sum(int(row["stock_out_days"]) for row in stock.values()) > 0
+    assert filled(stock, "stock_out_days", int) == {
+        key: count for key, (count, _) in stock_outs.items()
+    }
+    assert_ratios_equal(
+        filled(stock, "stock_out_rate", ratio),
+        {key: float(rate) for key, (_, rate) in stock_outs.items()},
+    )
+    assert_ratios_equal(
+        filled(stock, "days_of_cover", ratio),
+        {key: float(days) for key, (days,) in cover.items() if days is not None},
+    )
+
+    [funnel_sql] = query(
+        demo,
+        "select count(*), count(*) filter (where product_view_count > 0),"
+        " count(*) filter (where add_to_cart_count > 0),"
+        " count(*) filter (where checkout_started_count > 0), count(*) filter (where has_order)"
+        " from marketing.fct_sessions",
+    )
+    [funnel] = mf_run.rows("funnel")
+    assert tuple(int(funnel[step]) for step in FUNNEL_STEPS) == funnel_sql
+    # every step is a subset of the one before
+    assert list(funnel_sql) == sorted(funnel_sql, reverse=True) and funnel_sql[-1] > 0
+
+
+def plotted(demo: BuiltWarehouse, dashboard: Dashboard, chart: str) -> list[PlottedValue]:
+    """The values a chart of the demo's report page lists under it."""
+    values = chart_tables(demo.paths.docs_dir / dashboard.page)[chart]
+    assert values, f"{dashboard.page}: chart {chart} plots nothing"
+    return values
+
+
+def test_report_pages_plot_what_mf_query_returns(
+    demo: BuiltWarehouse, mf_run: MfRun, semantic_manifest: dict[str, Any]
+) -> None:
+    def from_mf(name: str, metric: str, category: str, series: str | None = None) -> dict:
+        """mf's rows of one metric, keyed as a page labels them (month names, `unknown`)."""
+
+        def label(column: str, value: str) -> str:
+            if column == "metric_time__month":
+                return month_label(value)
+            return value or "unknown"
+
+        return {
+            (label(category, row[category]), label(series, row[series]) if series else None): (
+                float(row[metric])
+            )
+            for row in mf_run.rows(name)
+            if row[metric] != ""
+        }
+
+    def on_page(dashboard: Dashboard, chart: str) -> dict:
+        return {
+            (value.category, value.series): value.value for value in plotted(demo, dashboard, chart)
+        }
+
+    def assert_same(page: dict, mf: dict, cents_only: bool = False) -> None:
+        assert page.keys() == mf.keys()
+        for key, value in mf.items():
+            if cents_only:
+                assert cents(page[key]) == cents(value), key
+            else:
+                assert page[key] == pytest.approx(value, abs=RATIO_TOLERANCE), key
+
+    month_ = "metric_time__month"
+    assert_same(
+        on_page(FINANCE, "net-revenue-by-country"),
+        from_mf("revenue_by_country", "net_revenue", month_, "geography__country_code"),
+        cents_only=True,
+    )
+    assert_same(on_page(FINANCE, "payout-fees"), from_mf("payments", "payout_fees", month_), True)
+    assert_same(on_page(FINANCE, "refund-rate"), from_mf("payments", "refund_rate", month_))
+    assert_same(
+        on_page(LOGISTICS, "on-time-rate"),
+        from_mf(
+            "carriers",
+            "on_time_delivery_rate",
+            "carrier__carrier_name",
+            "warehouse__warehouse_code",
+        ),
+    )
+    assert_same(
+        on_page(LOGISTICS, "days-of-cover"),
+        from_mf("stock", "days_of_cover", month_, "warehouse__warehouse_code"),
+    )
+    labels = {metric["name"]: metric["label"] for metric in semantic_manifest["metrics"]}
+    [funnel] = mf_run.rows("funnel")
+    assert on_page(MARKETING, "funnel") == {
+        (labels[step], None): float(funnel[step]) for step in FUNNEL_STEPS
+    }
 
 
 def test_warehouse_metrics_runs_mf_on_the_data_folders_warehouse(
