@@ -20,6 +20,8 @@ import altair as alt
 import vl_convert
 from markupsafe import Markup
 
+from warehouse.metrics import metrics_command
+
 MONTH = "metric_time__month"
 # How a dimension is named on a page; MetricFlow's names (entity__dimension) otherwise.
 DIMENSION_LABELS = {
@@ -59,8 +61,7 @@ class MetricQuery:
 
     def command(self) -> str:
         """The `warehouse metrics` command that prints the same numbers."""
-        command = f"warehouse metrics query --metrics {','.join(self.metrics)}"
-        return command + (f" --group-by {','.join(self.group_by)}" if self.group_by else "")
+        return metrics_command(self.request())
 
 
 @dataclass(frozen=True)

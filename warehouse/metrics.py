@@ -93,6 +93,13 @@ def run_metricflow(arguments: Sequence[str], paths: Paths) -> int:
     return 0
 
 
+def metrics_command(request: Mapping[str, Sequence[str]]) -> str:
+    """The `warehouse metrics query` command that prints what a `query_metrics` request reads."""
+    command = f"warehouse metrics query --metrics {','.join(request['metrics'])}"
+    group_by = request.get("group_by") or ()
+    return command + (f" --group-by {','.join(group_by)}" if group_by else "")
+
+
 def query_metrics(
     requests: Mapping[str, Mapping[str, Sequence[str]]], paths: Paths, target: str | None = None
 ) -> dict[str, dict[str, Any]]:
@@ -133,6 +140,6 @@ def query_metrics(
         if "error" in result:
             raise WarehouseError(
                 f"MetricFlow query {name} failed: {result['error']}",
-                hint="run it with `warehouse metrics query` to see the whole message",
+                hint=f"see the whole message with `{metrics_command(requests[name])}`",
             )
     return results
