@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import altair as alt
 import vl_convert
@@ -23,6 +23,16 @@ from markupsafe import Markup
 from warehouse.metrics import metrics_command
 
 MONTH = "metric_time__month"
+# How a chart's numbers read: EUR, a share, a count, days.
+Unit = Literal["eur", "percent", "count", "days"]
+# The shopping funnel, from a session to an order: each step a subset of the one before.
+FUNNEL_STEPS = (
+    "web_sessions",
+    "sessions_with_product_view",
+    "sessions_with_add_to_cart",
+    "sessions_with_checkout",
+    "converted_sessions",
+)
 # How a dimension is named on a page; MetricFlow's names (entity__dimension) otherwise.
 DIMENSION_LABELS = {
     MONTH: "Month",
@@ -35,11 +45,16 @@ DIMENSION_LABELS = {
 # What an empty dimension value means on a page (the unknown member of a dimension).
 EMPTY_LABEL = "unknown"
 # Vega-Lite (d3) formats for axes, and Python's for the tables under the charts.
-AXIS_FORMATS = {"eur": ",~r", "percent": ".1~%", "count": ",~r", "days": ",~r"}
-TABLE_FORMATS = {"eur": "{:,.2f}", "percent": "{:.2%}", "count": "{:,.0f}", "days": "{:,.1f}"}
+AXIS_FORMATS: dict[Unit, str] = {"eur": ",~r", "percent": ".1~%", "count": ",~r", "days": ",~r"}
+TABLE_FORMATS: dict[Unit, str] = {
+    "eur": "{:,.2f}",
+    "percent": "{:.2%}",
+    "count": "{:,.0f}",
+    "days": "{:,.1f}",
+}
 CHART_WIDTH = 400
 CHART_HEIGHT = 220
-# Tableau 10, Vega-Lite's default, but fixed here so that a series keeps its colour per page.
+# Vega-Lite's categorical default, named: a series is coloured by its place in the sorted values.
 PALETTE = "tableau10"
 # vl-convert measures text with the machine's fonts and the browser draws it with the
 # reader's: one family present for both (Debian's DejaVu, or Verdana, cut alike) keeps a long
@@ -77,7 +92,7 @@ class Chart:
     title: str
     query: str
     metrics: tuple[str, ...]
-    unit: str
+    unit: Unit
     category: str | None = None
     series: str | None = None
     stacked: bool = False
@@ -184,15 +199,7 @@ MARKETING = Dashboard(
     queries={
         "channels": MetricQuery(("ad_spend", "roas", "cac"), (MONTH, "channel__channel_name")),
         "traffic": MetricQuery(("web_sessions", "conversion_rate"), (MONTH,)),
-        "funnel": MetricQuery(
-            (
-                "web_sessions",
-                "sessions_with_product_view",
-                "sessions_with_add_to_cart",
-                "sessions_with_checkout",
-                "converted_sessions",
-            )
-        ),
+        "funnel": MetricQuery(FUNNEL_STEPS),
     },
     charts=(
         Chart(
@@ -236,13 +243,7 @@ MARKETING = Dashboard(
             "funnel",
             "Conversion funnel: sessions reaching each step, whole period",
             "funnel",
-            (
-                "web_sessions",
-                "sessions_with_product_view",
-                "sessions_with_add_to_cart",
-                "sessions_with_checkout",
-                "converted_sessions",
-            ),
+            FUNNEL_STEPS,
             "count",
             value_title="Sessions",
         ),
@@ -388,7 +389,6 @@ def vega_lite_chart(chart: Chart, points: list[Point], value_title: str) -> alt.
     encoding: dict[str, Any] = (
         {"x": value, "y": category} if horizontal else {"x": category, "y": value}
     )
-    tooltip = [alt.Tooltip("category:N", title="")]
     if chart.series:
         encoding["color"] = alt.Color(
             "series:N",
@@ -398,8 +398,6 @@ def vega_lite_chart(chart: Chart, points: list[Point], value_title: str) -> alt.
         )
         if not (horizontal or chart.stacked):
             encoding["xOffset"] = alt.XOffset("series:N")
-        tooltip.append(alt.Tooltip("series:N", title=""))
-    encoding["tooltip"] = [*tooltip, alt.Tooltip("value:Q", format=number_format)]
     return (
         alt.Chart(alt.Data(values=values))
         .mark_bar(color=alt.Undefined if chart.series else BAR_COLOUR)

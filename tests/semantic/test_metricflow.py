@@ -3,7 +3,9 @@
 `mf validate-configs` and `mf query` run against the DuckDB file `warehouse demo` built, with
 the semantic manifest its dbt build wrote. Every metric queried is compared with what the
 stakeholders' own queries (analyses/, as the demo's docs step compiled them) or a plain SQL
-query on the marts return: sums to the cent, ratios to 1e-9.
+query on the marts return: sums to the cent, ratios to 1e-9. The report pages of the docs site
+(warehouse/dashboards.py), which the demo's docs step wrote, list under each chart the values it
+plots: those must be what `mf query` returns.
 
 `mf` reads the semantic manifest from `<dbt project>/target/semantic_manifest.json`, a path it
 does not let you change, while the demo writes its dbt artefacts to `<data dir>/dbt/target` and
@@ -30,8 +32,15 @@ import duckdb
 import pytest
 
 from tests.conftest import BuiltWarehouse
-from tests.docs.chart_tables import PlottedValue, chart_tables
-from warehouse.dashboards import FINANCE, LOGISTICS, MARKETING, Dashboard, month_label
+from tests.docs.chart_tables import chart_tables
+from warehouse.dashboards import (
+    FINANCE,
+    FUNNEL_STEPS,
+    LOGISTICS,
+    MARKETING,
+    Dashboard,
+    month_label,
+)
 from warehouse.docs_site import docs_target_dir
 from warehouse.metrics import prepare_metricflow_project
 from warehouse.settings import PROJECT_DIR, TELEMETRY_OFF
@@ -80,13 +89,6 @@ VALIDATION_STEPS = (
     "metrics against data warehouse",
 )
 RATIO_TOLERANCE = 1e-9
-FUNNEL_STEPS = (
-    "web_sessions",
-    "sessions_with_product_view",
-    "sessions_with_add_to_cart",
-    "sessions_with_checkout",
-    "converted_sessions",
-)
 
 
 def mf_query(csv_name: str, metrics: Iterable[str], group_by: Iterable[str]) -> list[str]:
@@ -484,69 +486,83 @@ def test_dashboard_metrics_equal_sql_on_the_marts(demo: BuiltWarehouse, mf_run: 
     assert list(funnel_sql) == sorted(funnel_sql, reverse=True) and funnel_sql[-1] > 0
 
 
-def plotted(demo: BuiltWarehouse, dashboard: Dashboard, chart: str) -> list[PlottedValue]:
+# A plotted value's place: its category (a month, a carrier, a funnel step) and its series.
+PlotKey = tuple[str, str | None]
+
+
+def page_values(demo: BuiltWarehouse, dashboard: Dashboard, chart: str) -> dict[PlotKey, float]:
     """The values a chart of the demo's report page lists under it."""
     values = chart_tables(demo.paths.docs_dir / dashboard.page)[chart]
     assert values, f"{dashboard.page}: chart {chart} plots nothing"
-    return values
+    return {(value.category, value.series): value.value for value in values}
+
+
+def page_label(column: str, value: str) -> str:
+    """A dimension value as a report page labels it: a month's name, `unknown` for empty."""
+    return month_label(value) if column == "metric_time__month" else value or "unknown"
+
+
+def mf_values(
+    mf_run: MfRun, name: str, metric: str, category: str, series: str | None = None
+) -> dict[PlotKey, float]:
+    """One metric of an `mf query`'s CSV, keyed as a page labels it; empty values left out."""
+    return {
+        (
+            page_label(category, row[category]),
+            page_label(series, row[series]) if series else None,
+        ): float(row[metric])
+        for row in mf_run.rows(name)
+        if row[metric] != ""
+    }
+
+
+def assert_plotted(
+    page: dict[PlotKey, float], mf: dict[PlotKey, float], *, to_the_cent: bool = False
+) -> None:
+    assert page.keys() == mf.keys()
+    for key, value in mf.items():
+        if to_the_cent:
+            assert cents(page[key]) == cents(value), key
+        else:
+            assert page[key] == pytest.approx(value, abs=RATIO_TOLERANCE), key
 
 
 def test_report_pages_plot_what_mf_query_returns(
     demo: BuiltWarehouse, mf_run: MfRun, semantic_manifest: dict[str, Any]
 ) -> None:
-    def from_mf(name: str, metric: str, category: str, series: str | None = None) -> dict:
-        """mf's rows of one metric, keyed as a page labels them (month names, `unknown`)."""
-
-        def label(column: str, value: str) -> str:
-            if column == "metric_time__month":
-                return month_label(value)
-            return value or "unknown"
-
-        return {
-            (label(category, row[category]), label(series, row[series]) if series else None): (
-                float(row[metric])
-            )
-            for row in mf_run.rows(name)
-            if row[metric] != ""
-        }
-
-    def on_page(dashboard: Dashboard, chart: str) -> dict:
-        return {
-            (value.category, value.series): value.value for value in plotted(demo, dashboard, chart)
-        }
-
-    def assert_same(page: dict, mf: dict, cents_only: bool = False) -> None:
-        assert page.keys() == mf.keys()
-        for key, value in mf.items():
-            if cents_only:
-                assert cents(page[key]) == cents(value), key
-            else:
-                assert page[key] == pytest.approx(value, abs=RATIO_TOLERANCE), key
-
     month_ = "metric_time__month"
-    assert_same(
-        on_page(FINANCE, "net-revenue-by-country"),
-        from_mf("revenue_by_country", "net_revenue", month_, "geography__country_code"),
-        cents_only=True,
+    assert_plotted(
+        page_values(demo, FINANCE, "net-revenue-by-country"),
+        mf_values(mf_run, "revenue_by_country", "net_revenue", month_, "geography__country_code"),
+        to_the_cent=True,
     )
-    assert_same(on_page(FINANCE, "payout-fees"), from_mf("payments", "payout_fees", month_), True)
-    assert_same(on_page(FINANCE, "refund-rate"), from_mf("payments", "refund_rate", month_))
-    assert_same(
-        on_page(LOGISTICS, "on-time-rate"),
-        from_mf(
+    assert_plotted(
+        page_values(demo, FINANCE, "payout-fees"),
+        mf_values(mf_run, "payments", "payout_fees", month_),
+        to_the_cent=True,
+    )
+    assert_plotted(
+        page_values(demo, FINANCE, "refund-rate"),
+        mf_values(mf_run, "payments", "refund_rate", month_),
+    )
+    assert_plotted(
+        page_values(demo, LOGISTICS, "on-time-rate"),
+        mf_values(
+            mf_run,
             "carriers",
             "on_time_delivery_rate",
             "carrier__carrier_name",
             "warehouse__warehouse_code",
         ),
     )
-    assert_same(
-        on_page(LOGISTICS, "days-of-cover"),
-        from_mf("stock", "days_of_cover", month_, "warehouse__warehouse_code"),
+    assert_plotted(
+        page_values(demo, LOGISTICS, "days-of-cover"),
+        mf_values(mf_run, "stock", "days_of_cover", month_, "warehouse__warehouse_code"),
     )
+    # the funnel's steps are the metrics' labels, in funnel order
     labels = {metric["name"]: metric["label"] for metric in semantic_manifest["metrics"]}
     [funnel] = mf_run.rows("funnel")
-    assert on_page(MARKETING, "funnel") == {
+    assert page_values(demo, MARKETING, "funnel") == {
         (labels[step], None): float(funnel[step]) for step in FUNNEL_STEPS
     }
 
