@@ -143,7 +143,8 @@ def build_site(
     """Generate the docs site into ``paths.docs_dir`` and return its ``index.html``.
 
     Runs ``dbt docs generate --static`` and ``dbt source freshness`` (a freshness failure is
-    shown on the data-quality page, not raised), then writes the four pages and dbterd's text.
+    shown on the data-quality page, not raised), then writes the four pages, dbterd's text and
+    the report pages (a failed MetricFlow query is shown on them, not raised).
     With ``freshness_results``, the ``sources.json`` of a freshness check just run (the
     Airflow DAG's own task), the site shows that check instead of running another.
     """
@@ -619,13 +620,21 @@ def write_dashboards(
     generated_at: datetime,
     target: str | None,
 ) -> None:
-    """Query every page's metrics in one MetricFlow process, then draw and write the pages."""
-    results = query_metrics(metric_requests(), paths, target)
-    definitions = metric_definitions(paths)
+    """Query every page's metrics in one MetricFlow process, then draw and write the pages.
+
+    Like a failed freshness check, a failed query is shown (on each report page), not raised:
+    the site, its data-quality page first, is most needed when the warehouse has a problem.
+    """
+    try:
+        results, problem = query_metrics(metric_requests(), paths, target), None
+        definitions = metric_definitions(paths)
+    except WarehouseError as error:
+        results, definitions = {}, {}
+        problem = f"{error} ({error.hint})" if error.hint else str(error)
     for dashboard in DASHBOARDS:
         exposure = find_exposure(manifest, dashboard.exposure)
         body = render_dashboard(
-            dashboard, exposure, manifest, results, definitions, freshness, generated_at
+            dashboard, exposure, manifest, results, definitions, freshness, generated_at, problem
         )
         title = exposure.get("label") or dashboard.exposure
         owner = (exposure.get("owner") or {}).get("name") or "its owner"
@@ -641,8 +650,9 @@ def render_dashboard(
     definitions: dict[str, tuple[str, str]],
     freshness: list[SourceFreshness],
     generated_at: datetime,
+    problem: str | None = None,
 ) -> str:
-    """One report page's body (templates/dashboard.html)."""
+    """One report page's body (templates/dashboard.html); without charts when `problem`."""
     owner = exposure.get("owner") or {}
     plotted = sorted(dashboard.metrics)
     labels = {name: label for name, (label, _) in definitions.items()}
@@ -656,7 +666,8 @@ def render_dashboard(
         exposure_href=model_href(exposure["unique_id"]),
         built=format_time(generated_at),
         loads=latest_loads(freshness, upstream_sources(manifest, exposure["unique_id"])),
-        charts=draw(dashboard, results, labels),
+        charts=[] if problem else draw(dashboard, results, labels),
+        problem=problem,
         definitions=[(name, *definitions.get(name, (name, ""))) for name in plotted],
         format_time=format_time,
         human_age=human_age,

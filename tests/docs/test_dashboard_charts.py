@@ -10,7 +10,13 @@ import re
 from datetime import UTC, datetime
 
 from warehouse.dashboards import MARKETING, MONTH, Chart, Dashboard, MetricQuery, Point, draw
-from warehouse.docs_site import SourceFreshness, exposure_summary, latest_loads, upstream_sources
+from warehouse.docs_site import (
+    SourceFreshness,
+    exposure_summary,
+    latest_loads,
+    render_dashboard,
+    upstream_sources,
+)
 
 REVENUE = Dashboard(
     exposure="finance_dashboard",
@@ -134,3 +140,21 @@ def test_the_page_summary_drops_the_description_link_to_the_page_itself() -> Non
     assert exposure_summary(description, "finance-dashboard.html") == (
         "Revenue at a glance, see fct_revenue_daily and the docs."
     )
+
+
+def test_a_report_that_could_not_be_queried_says_why_instead_of_charts() -> None:
+    exposure = {
+        "unique_id": "exposure.larkspur.finance_dashboard",
+        "description": "Revenue at a glance.",
+        "owner": {"name": "Finance", "email": "finance@example.com"},
+        "maturity": "high",
+    }
+    problem = "MetricFlow query finance_dashboard.revenue failed: no such metric (see the hint)"
+    body = render_dashboard(
+        REVENUE, exposure, {}, {}, {}, [], datetime(2025, 3, 1, tzinfo=UTC), problem
+    )
+    assert f'<p class="fail" id="report-problem">The charts could not be drawn: {problem}</p>' in (
+        body.replace("&#39;", "'")
+    )
+    assert "<figure" not in body
+    assert '<strong id="built-at">2025-03-01 00:00 UTC</strong>' in body
