@@ -6,9 +6,17 @@ rows with ISO dates and floats); the charts are drawn by vl-convert as on the si
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
+import pytest
+
+from warehouse import metrics
 from warehouse.dashboards import MARKETING, MONTH, Chart, Dashboard, MetricQuery, Point, draw
 from warehouse.docs_site import (
     SourceFreshness,
@@ -17,6 +25,8 @@ from warehouse.docs_site import (
     render_dashboard,
     upstream_sources,
 )
+from warehouse.errors import WarehouseError
+from warehouse.settings import resolve_paths
 
 REVENUE = Dashboard(
     exposure="finance_dashboard",
@@ -158,3 +168,27 @@ def test_a_report_that_could_not_be_queried_says_why_instead_of_charts() -> None
     )
     assert "<figure" not in body
     assert '<strong id="built-at">2025-03-01 00:00 UTC</strong>' in body
+
+
+def test_a_query_that_fails_names_itself_and_the_command_that_shows_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "dbt" / "target"
+    target.mkdir(parents=True)
+    (target / "semantic_manifest.json").write_text("{}")
+    error = "Got error(s) during query resolution. Error #1: Message: no metric net_revenu"
+
+    def metricflow_child(command: Sequence[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        """What `warehouse.metric_queries` writes when MetricFlow rejects a query."""
+        Path(command[-1]).write_text(json.dumps({"finance_dashboard.revenue": {"error": error}}))
+        return subprocess.CompletedProcess(list(command), 0, "", "")
+
+    monkeypatch.setattr(metrics, "run_child", metricflow_child)
+    request = {"metrics": ["net_revenu"], "group_by": [MONTH]}
+    with pytest.raises(WarehouseError) as raised:
+        metrics.query_metrics({"finance_dashboard.revenue": request}, resolve_paths(tmp_path))
+    assert str(raised.value) == f"MetricFlow query finance_dashboard.revenue failed: {error}"
+    assert raised.value.hint == (
+        "see the whole message with "
+        "`warehouse metrics query --metrics net_revenu --group-by metric_time__month`"
+    )

@@ -21,8 +21,6 @@ from tests.conftest import BuiltWarehouse
 from tests.docs.chart_tables import chart_tables
 from warehouse.dashboards import DASHBOARDS, Dashboard
 from warehouse.docs_site import CONTENT_SECURITY_POLICY, SITE_PAGES, docs_target_dir, format_time
-from warehouse.errors import WarehouseError
-from warehouse.metrics import query_metrics
 
 pytestmark = pytest.mark.e2e
 
@@ -122,17 +120,3 @@ def test_report_page_names_no_other_host(demo: BuiltWarehouse, dashboard: Dashbo
     )
     assert set(re.findall(r"https?://[^\s\"'<>)&]+", html)) <= NAMESPACES
     assert not re.search(r"<(script|link|img|iframe)\b[^>]*\b(src|href)=\"(?!data:)", html)
-
-
-def test_a_query_that_fails_names_itself_in_one_line(demo: BuiltWarehouse) -> None:
-    request = {"metrics": ["net_revenu"], "group_by": ["metric_time__month"]}
-    with pytest.raises(WarehouseError) as raised:
-        query_metrics({"finance_dashboard.revenue": request}, demo.paths)
-    message = str(raised.value)
-    assert message.startswith("MetricFlow query finance_dashboard.revenue failed: ")
-    assert "net_revenue" in message  # MetricFlow's suggestion
-    assert "\n" not in message
-    assert raised.value.hint == (
-        "see the whole message with "
-        "`warehouse metrics query --metrics net_revenu --group-by metric_time__month`"
-    )
