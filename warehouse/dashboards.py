@@ -52,7 +52,9 @@ TABLE_FORMATS: dict[Unit, str] = {
     "count": "{:,.0f}",
     "days": "{:,.1f}",
 }
-CHART_WIDTH = 400
+# The plot's size inside the SVG. The page scales the SVG to its card, at most 600 px wide
+# (site.css): drawn small, a chart keeps legible text when a phone shrinks it.
+CHART_WIDTH = 340
 CHART_HEIGHT = 220
 # Vega-Lite's categorical default, named: a series is coloured by its place in the sorted values.
 PALETTE = "tableau10"
