@@ -392,7 +392,8 @@ def docs(
     target: TargetOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Generate the docs site (dbt docs, data quality, bus matrix, ER diagrams) as static files."""
+    """Generate the docs site (dbt docs, data quality, bus matrix, ER diagrams, report pages) as
+    static files."""
     paths = instance(data_dir, writes=True)
     from warehouse.docs_site import build_site, site_server
 

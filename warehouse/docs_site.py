@@ -8,6 +8,9 @@
 - ``data-quality.html``: per model, its tests passed / warned / failed with failing-row counts
   from each node's latest build result (`warehouse.dbt.read_latest_results`: a ``--select``
   build updates only the nodes it ran), and source freshness from ``sources.json``.
+- one page per exposure (``finance-dashboard.html``, ...; `warehouse.dashboards`): its charts,
+  drawn from MetricFlow queries run in one process when the site is built, with the last load
+  of each source system the report reads.
 - ``bus-matrix.html``: facts x conformed dimensions, and ``erd.html``: one entity-relationship
   diagram per mart (inline SVG drawn by D2), both from dbterd's reading of the
   ``relationships`` tests (`warehouse.relationships`, `warehouse.erd`); ``erd/<mart>.mmd`` and
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections import Counter, defaultdict
@@ -36,6 +40,12 @@ from typing import Any, ClassVar
 
 from markupsafe import Markup
 
+from warehouse.dashboards import (
+    DASHBOARDS,
+    Dashboard,
+    draw,
+    metric_requests,
+)
 from warehouse.dbt import dbt_command, read_latest_results, run_dbt_process
 from warehouse.erd import (
     ERD_FOLDER,
@@ -46,6 +56,7 @@ from warehouse.erd import (
     render_erd_page,
 )
 from warehouse.errors import WarehouseError
+from warehouse.metrics import query_metrics
 from warehouse.settings import Paths
 from warehouse.templating import render
 
@@ -56,6 +67,7 @@ SITE_PAGES = (
     (DATA_QUALITY_PAGE, "Data quality"),
     (BUS_MATRIX_PAGE, "Bus matrix"),
     (ERD_PAGE, "ER diagrams"),
+    *((dashboard.page, dashboard.nav_label) for dashboard in DASHBOARDS),
 )
 
 # The browser enforces this for every copy of the site: scripts, styles, fonts and images may
@@ -109,6 +121,9 @@ SITE_NAV_LABELS = {ERD_PAGE: "ERDs"}
 
 TEST_STATUSES_PASSED = {"pass"}
 TEST_STATUSES_FAILED = {"fail", "error", "runtime error"}
+MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+# A source's freshness is its worst table's: any stale table makes the source's reports stale.
+FRESHNESS_SEVERITY = ("pass", "warn", "error", "runtime error")
 # Stakeholders read the marts first; the layers below them follow in pipeline order, reversed.
 LAYER_ORDER = ("marts", "snapshots", "ods", "staging", "seeds")
 
@@ -128,7 +143,8 @@ def build_site(
     """Generate the docs site into ``paths.docs_dir`` and return its ``index.html``.
 
     Runs ``dbt docs generate --static`` and ``dbt source freshness`` (a freshness failure is
-    shown on the data-quality page, not raised), then writes the four pages and dbterd's text.
+    shown on the data-quality page, not raised), then writes the four pages, dbterd's text and
+    the report pages (a failed MetricFlow query is shown on them, not raised).
     With ``freshness_results``, the ``sources.json`` of a freshness check just run (the
     Airflow DAG's own task), the site shows that check instead of running another.
     """
@@ -172,6 +188,7 @@ def build_site(
         paths.docs_dir / ERD_PAGE,
         page("ER diagrams", erd_subtitle, render_erd_page(site_erd.stars), now, erd_style=True),
     )
+    write_dashboards(paths, manifest, report.freshness, now, target)
     return index
 
 
@@ -522,6 +539,153 @@ def render_data_quality(report: DataQualityReport, generated_at: datetime) -> st
     )
     subtitle = "Are the numbers in the warehouse complete, current and correct?"
     return page("Data quality", subtitle, body, generated_at)
+
+
+# --- dashboards ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceLoad:
+    """A source system's last load, as its freshness check saw it."""
+
+    source: str
+    loaded_at: datetime | None
+    age_seconds: float | None
+    status: str
+
+
+def latest_loads(checks: list[SourceFreshness], sources: set[str]) -> list[SourceLoad]:
+    """Per source of `sources`, its newest table load and its worst table's status."""
+    loads = []
+    for source in sorted(sources):
+        tables = [check for check in checks if check.source == source]
+        if not tables:
+            continue
+        newest = max(
+            tables, key=lambda check: check.max_loaded_at or datetime.min.replace(tzinfo=UTC)
+        )
+        worst = max(
+            (check.status for check in tables),
+            key=lambda status: (
+                FRESHNESS_SEVERITY.index(status)
+                if status in FRESHNESS_SEVERITY
+                else len(FRESHNESS_SEVERITY)
+            ),
+        )
+        loads.append(SourceLoad(source, newest.max_loaded_at, newest.age_seconds, worst))
+    return loads
+
+
+def upstream_sources(manifest: dict[str, Any], unique_id: str) -> set[str]:
+    """The names of the sources a node reads, through every model, metric and semantic model."""
+    parents = manifest.get("parent_map", {})
+    seen: set[str] = set()
+    pending = [unique_id]
+    while pending:
+        for parent in parents.get(pending.pop(), []):
+            if parent not in seen:
+                seen.add(parent)
+                pending.append(parent)
+    sources = manifest.get("sources", {})
+    return {sources[node]["source_name"] for node in seen if node in sources}
+
+
+def find_exposure(manifest: dict[str, Any], name: str) -> dict[str, Any]:
+    """An exposure of the manifest by name, with a clear error when the YAML lost it."""
+    for exposure in manifest.get("exposures", {}).values():
+        if exposure["name"] == name:
+            return exposure
+    raise WarehouseError(
+        f"no exposure {name} in the dbt project, which the docs site has a page for",
+        hint="restore it in models/marts/_marts__exposures.yml",
+    )
+
+
+def metric_definitions(paths: Paths) -> dict[str, tuple[str, str]]:
+    """Each metric's label and description, from the semantic manifest MetricFlow reads."""
+    manifest = read_json(paths.dbt_target_dir / "semantic_manifest.json")
+    return {
+        metric["name"]: (
+            metric.get("label") or metric["name"],
+            plain_text(metric.get("description") or ""),
+        )
+        for metric in manifest.get("metrics", [])
+    }
+
+
+def write_dashboards(
+    paths: Paths,
+    manifest: dict[str, Any],
+    freshness: list[SourceFreshness],
+    generated_at: datetime,
+    target: str | None,
+) -> None:
+    """Query every page's metrics in one MetricFlow process, then draw and write the pages.
+
+    Like a failed freshness check, a failed query is shown (on each report page), not raised:
+    the site, its data-quality page first, is most needed when the warehouse has a problem.
+    """
+    try:
+        results, problem = query_metrics(metric_requests(), paths, target), None
+        definitions = metric_definitions(paths)
+    except WarehouseError as error:
+        results, definitions = {}, {}
+        problem = f"{error} ({error.hint})" if error.hint else str(error)
+    for dashboard in DASHBOARDS:
+        exposure = find_exposure(manifest, dashboard.exposure)
+        body = render_dashboard(
+            dashboard, exposure, manifest, results, definitions, freshness, generated_at, problem
+        )
+        title = exposure.get("label") or dashboard.exposure
+        owner = (exposure.get("owner") or {}).get("name") or "its owner"
+        subtitle = f"{exposure.get('type', 'report').capitalize()} for {owner}"
+        write_atomically(paths.docs_dir / dashboard.page, page(title, subtitle, body, generated_at))
+
+
+def render_dashboard(
+    dashboard: Dashboard,
+    exposure: dict[str, Any],
+    manifest: dict[str, Any],
+    results: dict[str, dict[str, Any]],
+    definitions: dict[str, tuple[str, str]],
+    freshness: list[SourceFreshness],
+    generated_at: datetime,
+    problem: str | None = None,
+) -> str:
+    """One report page's body (templates/dashboard.html); without charts when `problem`."""
+    owner = exposure.get("owner") or {}
+    plotted = sorted(dashboard.metrics)
+    labels = {name: label for name, (label, _) in definitions.items()}
+    return render(
+        "dashboard.html",
+        description=exposure_summary(exposure.get("description") or "", dashboard.page),
+        owner=" ".join(
+            filter(None, (owner.get("name"), f"({owner['email']})" if owner.get("email") else None))
+        ),
+        maturity=exposure.get("maturity") or "unknown",
+        exposure_href=model_href(exposure["unique_id"]),
+        built=format_time(generated_at),
+        loads=latest_loads(freshness, upstream_sources(manifest, exposure["unique_id"])),
+        charts=[] if problem else draw(dashboard, results, labels),
+        problem=problem,
+        definitions=[(name, *definitions.get(name, (name, ""))) for name in plotted],
+        format_time=format_time,
+        human_age=human_age,
+        badge_class=badge_class,
+    )
+
+
+def plain_text(markdown: str) -> str:
+    """A description's Markdown as one line of text: no emphasis, code marks or link targets."""
+    text = MARKDOWN_LINK.sub(r"\1", markdown)
+    return " ".join(text.replace("**", "").replace("`", "").split())
+
+
+def exposure_summary(description: str, page_name: str) -> str:
+    """An exposure description's first paragraph without its link to the page itself."""
+    first_paragraph = description.strip().split("\n\n", 1)[0]
+    own_link = re.compile(r"\[[^\]]*\]\(" + re.escape(page_name) + r"\)\.?")
+    return plain_text(own_link.sub("", first_paragraph))
 
 
 # --- serving ---------------------------------------------------------------------------------

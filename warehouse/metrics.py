@@ -6,16 +6,25 @@ itself on every start. Our builds write their artefacts per data folder (`<data>
 and nothing may reach the internet, so this module gives `mf` a project folder of its own per
 data folder (links to the real project files plus a copy of that build's semantic manifest)
 and switches the version check off before `mf` is imported.
+
+`query_metrics` runs many queries in one child process through MetricFlow's Python API
+(`warehouse.metric_queries`): the engine `mf query` uses, started once.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-from collections.abc import Sequence
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
+from warehouse.dbt import dbt_environment
 from warehouse.errors import WarehouseError
+from warehouse.processes import run_child
 from warehouse.settings import PROJECT_DIR, Paths, temporary_environment
 
 # What `mf` reads of the project: its configuration, and the files a parse would need.
@@ -82,3 +91,55 @@ def run_metricflow(arguments: Sequence[str], paths: Paths) -> int:
         finally:
             os.chdir(working_dir)
     return 0
+
+
+def metrics_command(request: Mapping[str, Sequence[str]]) -> str:
+    """The `warehouse metrics query` command that prints what a `query_metrics` request reads."""
+    command = f"warehouse metrics query --metrics {','.join(request['metrics'])}"
+    group_by = request.get("group_by") or ()
+    return command + (f" --group-by {','.join(group_by)}" if group_by else "")
+
+
+def query_metrics(
+    requests: Mapping[str, Mapping[str, Sequence[str]]], paths: Paths, target: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """Run named MetricFlow queries in one process; per name, its ``columns`` and ``rows``.
+
+    A request names ``metrics`` and optionally ``group_by`` (also its order), as `mf query`'s
+    options do. Raises `WarehouseError` naming the first query that failed.
+    """
+    project = prepare_metricflow_project(paths)
+    environment = {
+        **dbt_environment(paths),
+        "DBT_PROJECT_DIR": str(project),
+        "DBT_PROFILES_DIR": str(project),
+    }
+    if target:
+        environment["DBT_TARGET"] = target
+    with tempfile.TemporaryDirectory(prefix="metric-queries-") as exchange:
+        requests_file = Path(exchange) / "requests.json"
+        results_file = Path(exchange) / "results.json"
+        requests_file.write_text(json.dumps(requests), encoding="utf-8")
+        command = [sys.executable, "-m", "warehouse.metric_queries", str(requests_file)]
+        completed = run_child(
+            [*command, str(results_file)],
+            cwd=project,
+            env=environment,
+            capture=True,
+            name="MetricFlow",
+        )
+        if completed.returncode != 0 or not results_file.exists():
+            output = (completed.stdout or "") + (completed.stderr or "")
+            lines = [line.strip() for line in output.splitlines() if line.strip()]
+            raise WarehouseError(
+                "MetricFlow queries did not run: " + (lines[-1] if lines else "no output"),
+                hint="run `warehouse metrics validate-configs` to see why",
+            )
+        results: dict[str, dict[str, Any]] = json.loads(results_file.read_text(encoding="utf-8"))
+    for name, result in results.items():
+        if "error" in result:
+            raise WarehouseError(
+                f"MetricFlow query {name} failed: {result['error']}",
+                hint=f"see the whole message with `{metrics_command(requests[name])}`",
+            )
+    return results

@@ -1,5 +1,5 @@
-"""The docs site in a real browser: search, a model page, lineage, data quality, the bus matrix
-and the star-schema ERDs.
+"""The docs site in a real browser: search, a model page, lineage, data quality, the bus matrix,
+the star-schema ERDs and the exposures' report pages (on a laptop and a phone).
 
 Uses Debian's Chromium (the `browser` fixture of tests/conftest.py).
 """
@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import BuiltWarehouse
 from tests.docs.test_erd import MART_RELATIONSHIPS, STAR_ENTITIES
+from warehouse.dashboards import DASHBOARDS
 from warehouse.docs_site import build_site, docs_target_dir, site_server
 from warehouse.settings import PROJECT_DIR
 
@@ -29,6 +30,9 @@ MART_MODEL = "fct_order_lines"
 # busy machine (two test workers building warehouses beside the browser), so a fresh load of
 # index.html is given longer than Playwright's default 5 s.
 DBT_DOCS_STARTUP_MS = 30_000
+VIEWPORTS = {"laptop": {"width": 1400, "height": 900}, "phone": {"width": 390, "height": 844}}
+# The report pages' screenshots follow the walk-through's (01-12).
+FIRST_REPORT_SCREENSHOT = 20
 
 
 @dataclass(frozen=True)
@@ -183,9 +187,55 @@ def test_stakeholder_walks_through_the_site(
     context.close()
 
     assert f"{served_site.base_url}/index.html" in requested
-    elsewhere = [
+    assert requests_elsewhere(requested) == []
+
+
+def requests_elsewhere(requested: list[str]) -> list[str]:
+    """The requests that went to another host than the site's."""
+    return [
         url
         for url in requested
         if urlsplit(url).hostname != "127.0.0.1" and urlsplit(url).scheme not in {"data", "blob"}
     ]
-    assert elsewhere == []
+
+
+@pytest.mark.parametrize("device", VIEWPORTS)
+def test_report_pages_draw_every_chart(
+    served_site: ServedSite, browser: Browser, device: str
+) -> None:
+    viewport = VIEWPORTS[device]
+    context = browser.new_context(viewport=viewport, is_mobile=device == "phone")
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    page = context.new_page()
+    errors: list[str] = []
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{served_site.base_url}/data-quality.html")
+    for number, dashboard in enumerate(DASHBOARDS, start=FIRST_REPORT_SCREENSHOT):
+        # every page's top bar links every report
+        page.locator("header nav a", has_text=dashboard.nav_label).click()
+        expect(page).to_have_url(f"{served_site.base_url}/{dashboard.page}")
+        expect(page.locator("figure.chart")).to_have_count(len(dashboard.charts))
+        for chart in dashboard.charts:
+            figure = page.locator(f"figure[data-chart='{chart.key}']")
+            figure.scroll_into_view_if_needed()
+            svg = figure.locator(".chart-svg svg")
+            expect(svg).to_be_visible()
+            # drawn: bars in the SVG, and a chart as wide as its card, inside the screen
+            assert svg.locator(".mark-rect path").count() > 0, (dashboard.page, chart.key)
+            box = svg.bounding_box()
+            assert box and box["width"] > 250 and box["height"] > 100, (dashboard.page, chart.key)
+            assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
+        expect(page.locator("#source-loads tbody tr[data-source]").first).to_be_visible()
+        # nothing wider than the screen: no sideways scrolling on a phone
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        page.evaluate("window.scrollTo(0, 0)")
+        name = dashboard.page.removesuffix(".html").replace("-", "_")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{number:02d}_{name}_{device}.png"), full_page=True)
+    context.close()
+    assert errors == []
+    assert requests_elsewhere(requested) == []

@@ -34,6 +34,7 @@ from simulator import simulate
 from simulator.api_server import ApiServer
 from tests.orchestration.conftest import AirflowInstance, free_port, new_airflow_instance
 from warehouse.airflow_local import local_airflow
+from warehouse.dashboards import DASHBOARDS
 from warehouse.docs_site import docs_target_dir
 from warehouse.orchestration import (
     DAG_ID,
@@ -291,6 +292,11 @@ def test_the_docs_site_shows_the_freshness_the_run_checked(
     assert {result["unique_id"] for result in shown["results"]} == {
         f"source.larkspur.{name}._dlt_loads" for name in source_names()
     }
+    # the report pages, drawn by the docs task from the run's warehouse through MetricFlow
+    for dashboard in DASHBOARDS:
+        page = (paths.docs_dir / dashboard.page).read_text(encoding="utf-8")
+        assert 'id="report-problem"' not in page, dashboard.page
+        assert page.count('<figure class="chart"') == len(dashboard.charts), dashboard.page
 
 
 def test_the_airflow_ui_shows_the_dag_and_its_runs(

@@ -3,7 +3,9 @@
 `mf validate-configs` and `mf query` run against the DuckDB file `warehouse demo` built, with
 the semantic manifest its dbt build wrote. Every metric queried is compared with what the
 stakeholders' own queries (analyses/, as the demo's docs step compiled them) or a plain SQL
-query on the marts return: sums to the cent, ratios to 1e-9.
+query on the marts return: sums to the cent, ratios to 1e-9. The report pages of the docs site
+(warehouse/dashboards.py), which the demo's docs step wrote, list under each chart the values it
+plots: those must be what `mf query` returns.
 
 `mf` reads the semantic manifest from `<dbt project>/target/semantic_manifest.json`, a path it
 does not let you change, while the demo writes its dbt artefacts to `<data dir>/dbt/target` and
@@ -30,6 +32,15 @@ import duckdb
 import pytest
 
 from tests.conftest import BuiltWarehouse
+from tests.docs.chart_tables import chart_tables
+from warehouse.dashboards import (
+    FINANCE,
+    FUNNEL_STEPS,
+    LOGISTICS,
+    MARKETING,
+    Dashboard,
+    month_label,
+)
 from warehouse.docs_site import docs_target_dir
 from warehouse.metrics import prepare_metricflow_project
 from warehouse.settings import PROJECT_DIR, TELEMETRY_OFF
@@ -49,6 +60,15 @@ METRIC_TYPES = {
     "on_time_delivery_rate": "ratio",
     "average_transit_days": "simple",
     "cost_per_shipment": "ratio",
+    # issue #17: what the report pages plot besides the above
+    "payout_fees": "simple",
+    "payout_fee_rate": "ratio",
+    "stock_out_days": "simple",
+    "stock_out_rate": "ratio",
+    "days_of_cover": "ratio",
+    "sessions_with_product_view": "simple",
+    "sessions_with_add_to_cart": "simple",
+    "sessions_with_checkout": "simple",
 }
 # The metrics whose description is a business definition of models/docs (doc block name).
 DOC_BLOCKS = {
@@ -58,6 +78,7 @@ DOC_BLOCKS = {
     "cac": "cac",
     "conversion_rate": "conversion_rate",
     "on_time_delivery_rate": "on_time_rate",
+    "days_of_cover": "days_of_cover",
 }
 VALIDATION_STEPS = (
     "the semantics of built manifest",
@@ -71,12 +92,12 @@ RATIO_TOLERANCE = 1e-9
 
 
 def mf_query(csv_name: str, metrics: Iterable[str], group_by: Iterable[str]) -> list[str]:
+    group_by = list(group_by)
     return [
         "query",
         "--metrics",
         ",".join(metrics),
-        "--group-by",
-        ",".join(group_by),
+        *(["--group-by", ",".join(group_by)] if group_by else []),
         "--csv",
         csv_name,
     ]
@@ -109,6 +130,15 @@ MF_COMMANDS = {
         "carriers.csv",
         ["shipments", "on_time_delivery_rate", "average_transit_days", "cost_per_shipment"],
         ["warehouse__warehouse_code", "carrier__carrier_name"],
+    ),
+    "payments": mf_query(
+        "payments.csv", ["refund_rate", "payout_fees", "payout_fee_rate"], ["metric_time__month"]
+    ),
+    "funnel": mf_query("funnel.csv", FUNNEL_STEPS, []),
+    "stock": mf_query(
+        "stock.csv",
+        ["stock_out_days", "stock_out_rate", "days_of_cover"],
+        ["metric_time__month", "warehouse__warehouse_code"],
     ),
 }
 
@@ -383,6 +413,158 @@ def test_delivery_metrics_by_carrier_equal_the_logistics_analysis(
             {key: ratio(row[metric]) for key, row in rows.items()},
             {key: ratio(row[column]) for key, row in analysis.items()},
         )
+
+
+def by_key(demo: BuiltWarehouse, sql: str) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    """A query's rows keyed by their first two columns (a month and a code)."""
+    return {(month(row[0]), row[1]): row[2:] for row in query(demo, sql)}
+
+
+def test_dashboard_metrics_equal_sql_on_the_marts(demo: BuiltWarehouse, mf_run: MfRun) -> None:
+    fees = by_month(
+        demo,
+        "select date_trunc('month', covered_date), sum(fee_amount_eur) from finance.fct_payouts"
+        " group by 1",
+    )
+    fee_rates = by_month(
+        demo,
+        "select date_trunc('month', covered_date),"
+        " sum(fee_amount_eur) / sum(fee_amount_eur + net_amount_eur) from finance.fct_payouts"
+        " group by 1",
+    )
+    payments = {month(row["metric_time__month"]): row for row in mf_run.rows("payments")}
+    assert len(fees) >= 2
+    assert filled(payments, "payout_fees", cents) == {key: cents(fee) for key, fee in fees.items()}
+    assert_ratios_equal(
+        filled(payments, "payout_fee_rate", ratio),
+        {key: float(value) for key, value in fee_rates.items()},
+    )
+
+    stock_outs = by_key(
+        demo,
+        "select date_trunc('month', snapshot_date), warehouse_code,"
+        " count(*) filter (where is_stock_out), count(*) filter (where is_stock_out) / count(*)"
+        " from logistics.fct_inventory_daily group by 1, 2",
+    )
+    # stock is a level: a month's days of cover is its last snapshot day's
+    cover = by_key(
+        demo,
+        "with last_days as (select max(snapshot_date) as snapshot_date"
+        " from logistics.fct_inventory_daily group by date_trunc('month', snapshot_date))"
+        " select date_trunc('month', snapshot_date), warehouse_code,"
+        " sum(case when trailing_units_sold > 0 then available_qty else 0 end)::double"
+        " / sum(average_daily_units_sold) from logistics.fct_inventory_daily"
+        " where snapshot_date in (select snapshot_date from last_days) group by 1, 2",
+    )
+    stock = {
+        (month(row["metric_time__month"]), row["warehouse__warehouse_code"]): row
+        for row in mf_run.rows("stock")
+    }
+    assert len(stock) >= 3 and sum(int(row["stock_out_days"]) for row in stock.values()) > 0
+    assert filled(stock, "stock_out_days", int) == {
+        key: count for key, (count, _) in stock_outs.items()
+    }
+    assert_ratios_equal(
+        filled(stock, "stock_out_rate", ratio),
+        {key: float(rate) for key, (_, rate) in stock_outs.items()},
+    )
+    assert_ratios_equal(
+        filled(stock, "days_of_cover", ratio),
+        {key: float(days) for key, (days,) in cover.items() if days is not None},
+    )
+
+    [funnel_sql] = query(
+        demo,
+        "select count(*), count(*) filter (where product_view_count > 0),"
+        " count(*) filter (where add_to_cart_count > 0),"
+        " count(*) filter (where checkout_started_count > 0), count(*) filter (where has_order)"
+        " from marketing.fct_sessions",
+    )
+    [funnel] = mf_run.rows("funnel")
+    assert tuple(int(funnel[step]) for step in FUNNEL_STEPS) == funnel_sql
+    # every step is a subset of the one before
+    assert list(funnel_sql) == sorted(funnel_sql, reverse=True) and funnel_sql[-1] > 0
+
+
+# A plotted value's place: its category (a month, a carrier, a funnel step) and its series.
+PlotKey = tuple[str, str | None]
+
+
+def page_values(demo: BuiltWarehouse, dashboard: Dashboard, chart: str) -> dict[PlotKey, float]:
+    """The values a chart of the demo's report page lists under it."""
+    values = chart_tables(demo.paths.docs_dir / dashboard.page)[chart]
+    assert values, f"{dashboard.page}: chart {chart} plots nothing"
+    return {(value.category, value.series): value.value for value in values}
+
+
+def page_label(column: str, value: str) -> str:
+    """A dimension value as a report page labels it: a month's name, `unknown` for empty."""
+    return month_label(value) if column == "metric_time__month" else value or "unknown"
+
+
+def mf_values(
+    mf_run: MfRun, name: str, metric: str, category: str, series: str | None = None
+) -> dict[PlotKey, float]:
+    """One metric of an `mf query`'s CSV, keyed as a page labels it; empty values left out."""
+    return {
+        (
+            page_label(category, row[category]),
+            page_label(series, row[series]) if series else None,
+        ): float(row[metric])
+        for row in mf_run.rows(name)
+        if row[metric] != ""
+    }
+
+
+def assert_plotted(
+    page: dict[PlotKey, float], mf: dict[PlotKey, float], *, to_the_cent: bool = False
+) -> None:
+    assert page.keys() == mf.keys()
+    for key, value in mf.items():
+        if to_the_cent:
+            assert cents(page[key]) == cents(value), key
+        else:
+            assert page[key] == pytest.approx(value, abs=RATIO_TOLERANCE), key
+
+
+def test_report_pages_plot_what_mf_query_returns(
+    demo: BuiltWarehouse, mf_run: MfRun, semantic_manifest: dict[str, Any]
+) -> None:
+    month_ = "metric_time__month"
+    assert_plotted(
+        page_values(demo, FINANCE, "net-revenue-by-country"),
+        mf_values(mf_run, "revenue_by_country", "net_revenue", month_, "geography__country_code"),
+        to_the_cent=True,
+    )
+    assert_plotted(
+        page_values(demo, FINANCE, "payout-fees"),
+        mf_values(mf_run, "payments", "payout_fees", month_),
+        to_the_cent=True,
+    )
+    assert_plotted(
+        page_values(demo, FINANCE, "refund-rate"),
+        mf_values(mf_run, "payments", "refund_rate", month_),
+    )
+    assert_plotted(
+        page_values(demo, LOGISTICS, "on-time-rate"),
+        mf_values(
+            mf_run,
+            "carriers",
+            "on_time_delivery_rate",
+            "carrier__carrier_name",
+            "warehouse__warehouse_code",
+        ),
+    )
+    assert_plotted(
+        page_values(demo, LOGISTICS, "days-of-cover"),
+        mf_values(mf_run, "stock", "days_of_cover", month_, "warehouse__warehouse_code"),
+    )
+    # the funnel's steps are the metrics' labels, in funnel order
+    labels = {metric["name"]: metric["label"] for metric in semantic_manifest["metrics"]}
+    [funnel] = mf_run.rows("funnel")
+    assert page_values(demo, MARKETING, "funnel") == {
+        (labels[step], None): float(funnel[step]) for step in FUNNEL_STEPS
+    }
 
 
 def test_warehouse_metrics_runs_mf_on_the_data_folders_warehouse(
