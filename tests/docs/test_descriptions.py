@@ -37,7 +37,12 @@ KINDS = (
 )
 # A description that is only the name with an article in front is filler too ("The order id.").
 ARTICLES = {"a", "an", "the"}
-MACRO_SIGNATURE = re.compile(r"\{%-?\s*(macro|test|materialization)\s+(\w+)\s*\(")
+MACRO_SIGNATURE = re.compile(r"\{%-?\s*(macro|test)\s+(\w+)\s*\(")
+# `{% materialization name, adapter %}`: dbt names its macro materialization_<name>_<adapter>,
+# with one argument, the languages it supports
+MATERIALIZATION = re.compile(
+    r"\{%-?\s*materialization\s+(\w+)\s*,\s*(?:adapter\s*=\s*)?['\"]?(\w+)"
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -194,6 +199,8 @@ def macro_offences(macro: dict[str, Any]) -> Iterator[Offence]:
 def signature_arguments(macro_sql: str) -> list[str]:
     """Argument names of a macro's Jinja signature: `{% macro name(a, b=none, c=', ') %}`."""
     found = MACRO_SIGNATURE.search(macro_sql)
+    if not found and MATERIALIZATION.search(macro_sql):
+        return ["supported_languages"]  # the one argument dbt gives every materialization
     if not found:
         raise ValueError(f"no macro signature in {macro_sql[:80]!r}")
     parts, current, depth, quote = [], [], 0, ""
@@ -249,8 +256,11 @@ def test_the_check_sees_the_whole_project(artefacts: Artefacts) -> None:
     macros = {macro["name"] for macro in project_entries(manifest, "macros")}
     defined = set()
     for path in (PROJECT_DIR / "macros").glob("*.sql"):
-        for kind, name in MACRO_SIGNATURE.findall(path.read_text(encoding="utf-8")):
+        text = path.read_text(encoding="utf-8")
+        for kind, name in MACRO_SIGNATURE.findall(text):
             defined.add(f"test_{name}" if kind == "test" else name)
+        for name, adapter in MATERIALIZATION.findall(text):
+            defined.add(f"materialization_{name}_{adapter}")
     assert macros == defined
 
     source_files = {yaml_file(table) for table in project_entries(manifest, "sources")}

@@ -76,8 +76,9 @@ def test_a_selected_build_keeps_the_other_nodes_latest_results(
     small_warehouse: SmallWarehouse,
 ) -> None:
     before = small_warehouse.page_results()
-    # the full build ran every data and unit test
-    assert len(before) > 400, small_warehouse.full_build.stdout[-2000:]
+    # the first build ran every data test but the marts' not_null ones, which a daily build
+    # leaves to their enforced constraints
+    assert len(before) > 300, small_warehouse.full_build.stdout[-2000:]
     counts_before, built_at_before = small_warehouse.status()
 
     selected = small_warehouse.build("--select", SELECTED_MODEL)
