@@ -53,7 +53,8 @@ DAILY_BUILD_EXCLUDE = "path:models/marts,tag:not_null"
 macros/test_not_null.sql). Every mart enforces its contract, and each column those tests check
 declares a not_null constraint, which DuckDB and PostgreSQL check on every row a build writes:
 the test could only find what the write refused. Leaving them out saves a quarter of a daily
-build's nodes; the full check (`--full`) and a full refresh still run them."""
+build's nodes; the full check (`--full`) and a full refresh still run them. The Airflow DAG's
+build runs them too: Cosmos waits for every test of a model (see orchestration/dags)."""
 
 
 def build_arguments(

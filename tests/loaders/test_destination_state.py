@@ -38,8 +38,8 @@ LOGISTICS_TABLES = ("shipments", "tracking_events", "inventory_snapshots", "quar
 HOST = os.environ.get("WAREHOUSE_PG_HOST", "127.0.0.1")
 PORT = int(os.environ.get("WAREHOUSE_PG_PORT", "5432"))
 # the smallest demo whose build passes on both warehouses
-# into February: the customer lapse features start with the first month that has a history
-DEMO_DAYS = 35
+# to 1 February: the customer lapse features start with the first month start after orders
+DEMO_DAYS = 32
 DEMO_SCALE = 0.005
 MART_MODELS = sorted(
     (path.parent.name, path.stem)

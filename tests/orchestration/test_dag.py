@@ -73,10 +73,11 @@ def test_one_dbt_build_runs_after_every_load_and_before_every_model_task(parsed:
     assert producer["operator"] == "DbtProducerWatcherOperator"
     # it runs whatever the loads did: a failed load's models are left out of it, not the build
     assert producer["trigger_rule"] == "all_done"
-    # the same daily build as `warehouse build`: the unit tests are left to CI and --full, the
-    # marts' not_null tests to their constraints
+    # a daily build, as `warehouse build`'s: the unit tests are left to CI and --full; the marts'
+    # not_null tests run (Cosmos would wait for them, see the DAG), where `warehouse build`
+    # leaves them to their constraints
     assert producer["dbt_cmd_flags"] == DAILY_BUILD_FLAGS
-    assert producer["exclude"] == DAILY_BUILD_EXCLUDE
+    assert DAILY_BUILD_EXCLUDE not in (producer["exclude"] or "")
     assert set(producer["upstream"]) == {f"load_{name}" for name in source_names()}
     after_producer, queue = set(), [PRODUCER]
     while queue:
