@@ -173,15 +173,15 @@ final as (
         cast(
             {{ generate_surrogate_key([
                 'measured.snapshot_date', 'measured.warehouse_code', 'measured.sku',
-            ]) }} as varchar
+            ]) }} as {{ warehouse_type('varchar') }}
         ) as inventory_daily_sk,
-        cast(coalesce(warehouses.warehouse_sk, {{ unknown_member_key() }}) as varchar)
+        cast(coalesce(warehouses.warehouse_sk, {{ unknown_member_key() }}) as {{ warehouse_type('varchar') }})
             as warehouse_sk,
-        cast(coalesce(products.product_sk, {{ unknown_member_key() }}) as varchar)
+        cast(coalesce(products.product_sk, {{ unknown_member_key() }}) as {{ warehouse_type('varchar') }})
             as product_sk,
         {{ date_sk('measured.snapshot_date') }} as snapshot_date_sk,
-        cast(measured.warehouse_code as varchar) as warehouse_code,
-        cast(measured.sku as varchar) as sku,
+        cast(measured.warehouse_code as {{ warehouse_type('varchar') }}) as warehouse_code,
+        cast(measured.sku as {{ warehouse_type('varchar') }}) as sku,
         cast(measured.on_hand_qty as integer) as on_hand_qty,
         cast(measured.reserved_qty as integer) as reserved_qty,
         cast(measured.inbound_qty as integer) as inbound_qty,
