@@ -70,13 +70,14 @@ final as (
             when 4 then 'April' when 5 then 'May' when 6 then 'June'
             when 7 then 'July' when 8 then 'August' when 9 then 'September'
             when 10 then 'October' when 11 then 'November' else 'December'
-        end as {{ warehouse_type('varchar') }}) as month_name,
+        end as {{ type_varchar() }}) as month_name,
         cast(case fiscal.day_of_week
             when 1 then 'Monday' when 2 then 'Tuesday' when 3 then 'Wednesday'
             when 4 then 'Thursday' when 5 then 'Friday' when 6 then 'Saturday'
             else 'Sunday'
-        end as {{ warehouse_type('varchar') }}) as day_name,
-        cast(holidays_by_day.holiday_country_codes as {{ warehouse_type('varchar') }}) as holiday_country_codes,
+        end as {{ type_varchar() }}) as day_name,
+        cast(holidays_by_day.holiday_country_codes as {{ type_varchar() }})
+            as holiday_country_codes,
         fiscal.year_number,
         fiscal.quarter_number,
         fiscal.month_number,

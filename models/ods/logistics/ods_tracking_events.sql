@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         unique_key='tracking_event_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy(),
     )
 }}
 
