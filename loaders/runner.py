@@ -36,7 +36,8 @@ from warehouse.database import is_lock_error
 from warehouse.errors import WarehouseError
 from warehouse.settings import destination_name, duckdb_memory_limit, resolve_paths
 
-DESTINATIONS = ("duckdb", "postgres")
+# "spark" lands Parquet in the lake (dlt's filesystem destination) for the Spark engine to read
+DESTINATIONS = ("duckdb", "postgres", "spark")
 META_DATASET = f"raw_{META_DATASET_NAME}"
 LOAD_RUNS_TABLE = "load_runs"
 
@@ -100,7 +101,13 @@ class _Settings:
     data_dir: Path
     destination: str
     duckdb_path: Path
+    lake_url: str
     allow_shrink: bool = False
+
+    @property
+    def lands_files(self) -> bool:
+        """Whether the destination is the lake: files, no SQL database (see `lake_destination`)."""
+        return self.destination == "spark"
 
 
 def _resolve_settings(
@@ -112,7 +119,7 @@ def _resolve_settings(
         raise LoaderError(
             f"unknown destination {resolved_destination!r}: use one of {', '.join(DESTINATIONS)}"
         )
-    return _Settings(paths.data_dir, resolved_destination, paths.duckdb_path)
+    return _Settings(paths.data_dir, resolved_destination, paths.duckdb_path, paths.lake_url)
 
 
 def _check_source_names(sources: Sequence[str] | None) -> list[str]:
@@ -160,9 +167,25 @@ def duckdb_destination(duckdb_path: Path) -> Destination:
     return dlt.destinations.duckdb(credentials=credentials)
 
 
+def lake_destination(lake_url: str) -> Destination:
+    """dlt's filesystem destination writing Parquet into `<lake>/raw_<source>/<table>/`.
+
+    dlt's default layout (`{table_name}/{load_id}.{file_id}.{ext}`) gives each table a folder
+    of its own, which the Spark engine registers as one external table
+    (`warehouse.spark.register_lake`). Its `_dlt_loads` and state are JSON files beside them.
+    What plain Parquet files cannot do, dlt and this runner do differently there: `merge`
+    falls back to `append` (the staging models' completed loads and the ODS models' latest row
+    per key keep one version), rows are never deleted in place (see
+    `_discard_unrecorded_rows` and `loaders.files.replace_redelivered_files`).
+    """
+    return dlt.destinations.filesystem(bucket_url=lake_url, destination_name="lake")
+
+
 def _destination(settings: _Settings) -> Destination:
     if settings.destination == "duckdb":
         return duckdb_destination(settings.duckdb_path)
+    if settings.lands_files:
+        return lake_destination(settings.lake_url)
     return dlt.destinations.postgres()
 
 
@@ -345,6 +368,11 @@ def _discard_unrecorded_rows(pipeline: dlt.Pipeline) -> None:
     are put back first: killed in between, the next run deletes and reruns them all again.
     Tables loaded through dlt's staging dataset (merge) replace rows by key on every run.
     """
+    if lands_files(pipeline):
+        # In the lake a job writes one file named after its load and its own file id: run
+        # again, it rewrites that file, so its rows land once without deleting anything (which
+        # Parquet files could not do in place).
+        return
     # dlt keeps the job files of its packages here; no public API moves a job back
     packages = pipeline._get_load_storage().normalized_packages
     with pipeline.destination_client() as job_client:
@@ -381,6 +409,11 @@ def _discard_unrecorded_rows(pipeline: dlt.Pipeline) -> None:
                     except DestinationUndefinedEntity:
                         # dlt had not created the table yet: nothing landed there
                         continue
+
+
+def lands_files(pipeline: dlt.Pipeline) -> bool:
+    """Whether the pipeline loads into the lake (dlt's filesystem destination)."""
+    return pipeline.destination.destination_type == "dlt.destinations.filesystem"
 
 
 def _unlogged_loads(pipeline: dlt.Pipeline, source: str) -> list[str]:
@@ -565,7 +598,14 @@ def _log_runs(
         "started_at": {"data_type": "timestamp"},
         "finished_at": {"data_type": "timestamp"},
     }
-    pipeline.run(rows, table_name=LOAD_RUNS_TABLE, write_disposition="append", columns=columns)
+    pipeline.run(
+        rows,
+        table_name=LOAD_RUNS_TABLE,
+        write_disposition="append",
+        columns=columns,
+        # the lake's default would be JSON lines; its tables are Parquet, like the sources'
+        loader_file_format="parquet" if settings.lands_files else None,
+    )
 
 
 def load(
