@@ -1,6 +1,7 @@
 """`load()`: land Larkspur's source systems in the warehouse, one dlt pipeline per source."""
 
 import json
+import logging
 import signal
 import time
 import uuid
@@ -181,10 +182,21 @@ def lake_destination(lake_url: str) -> Destination:
     return dlt.destinations.filesystem(bucket_url=lake_url, destination_name="lake")
 
 
+class _ExpectedLakeFallback(logging.Filter):
+    """Drops dlt's warning that the lake appends what a source merges: expected there (see
+    `lake_destination`), and repeated for every table of every load it would bury the rest."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Falling back to `append`")
+
+
 def _destination(settings: _Settings) -> Destination:
     if settings.destination == "duckdb":
         return duckdb_destination(settings.duckdb_path)
     if settings.lands_files:
+        dlt_logger = logging.getLogger("dlt")
+        if not any(isinstance(known, _ExpectedLakeFallback) for known in dlt_logger.filters):
+            dlt_logger.addFilter(_ExpectedLakeFallback())
         return lake_destination(settings.lake_url)
     return dlt.destinations.postgres()
 

@@ -391,10 +391,7 @@ def build_warehouse(
     args = build_arguments(select=select, full_refresh=full_refresh, full_check=full_check)
     engine = nullcontext()
     if target == "spark":
-        from warehouse.spark import spark_server
-
-        # dbt-spark's session method reads the server's address from SPARK_REMOTE
-        engine = spark_server(paths)
+        engine = spark_engine(paths)
     with engine:
         result = run_dbt(args, paths, target=target, quiet=quiet)
     # dbt itself only logs a selection of nothing and exits 0
@@ -404,6 +401,21 @@ def build_warehouse(
             f"built: `.venv/bin/dbt ls --select {select}` lists what a selection matches"
         )
     return result
+
+
+@contextmanager
+def spark_engine(paths: Paths) -> Iterator[str]:
+    """The Spark Connect server a dbt run on `--target spark` uses, with the PII key in place.
+
+    dbt-spark's session method reads the server's address from SPARK_REMOTE, which
+    `warehouse.spark.spark_server` sets for the block.
+    """
+    from warehouse.spark import install_pii_hash_key, spark_server, spark_session
+
+    with spark_server(paths) as remote:
+        with spark_session(remote) as session:
+            install_pii_hash_key(session)
+        yield remote
 
 
 def print_dbt_result(title: str, result: DbtResult) -> None:

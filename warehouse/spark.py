@@ -291,13 +291,18 @@ def spark_server(paths: Paths) -> Iterator[str]:
 
 _active_remote: str | None = None
 
+# dbt-spark's session method asks for Hive support, a static setting a Connect client cannot set
+# (the server has it already): pyspark warns once per connection, dbt opens one per thread.
+QUIET_WARNINGS = "ignore:Failed to set spark.sql.catalogImplementation:UserWarning"
+
 
 @contextlib.contextmanager
 def _serving(remote: str) -> Iterator[None]:
     global _active_remote
     _active_remote = remote
+    warnings = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), QUIET_WARNINGS]))
     try:
-        with temporary_environment({"SPARK_REMOTE": remote}):
+        with temporary_environment({"SPARK_REMOTE": remote, "PYTHONWARNINGS": warnings}):
             yield
     finally:
         _active_remote = None
@@ -370,6 +375,19 @@ def register_lake(session: Any, lake_url: str, datasets: list[str]) -> Registrat
     is dropped. Re-creating rather than `REFRESH TABLE`: the metastore keeps the Parquet
     schema inferred at creation, and a refresh would not add a column a later load brought.
     """
+    from pyspark.errors import PySparkException
+
+    try:
+        return _register(session, lake_url, datasets)
+    except PySparkException as error:
+        message = str(error).strip().splitlines()
+        raise WarehouseError(
+            f"Spark could not register the lake's tables: {message[0] if message else error}",
+            hint=f"the lake is {lake_url}; the server's log says more",
+        ) from error
+
+
+def _register(session: Any, lake_url: str, datasets: list[str]) -> Registration:
     registration = Registration()
     for dataset, tables in lake_tables(lake_url, datasets).items():
         session.sql(f"create schema if not exists `{dataset}`")
@@ -387,7 +405,11 @@ def register_lake(session: Any, lake_url: str, datasets: list[str]) -> Registrat
                     f"create table {qualified} ({LOADS_COLUMNS}) using json location '{location}'"
                 )
             else:
-                session.sql(f"create table {qualified} using parquet location '{location}'")
+                # only dlt's Parquet: a stray file in the folder must not fail every read
+                session.sql(
+                    f"create table {qualified} using parquet "
+                    f"options (pathGlobFilter '*.parquet') location '{location}'"
+                )
         for table in sorted(existing - set(tables)):
             # only tables the lake had: dbt's models live in other schemas
             if _is_external(session, dataset, table):
@@ -412,3 +434,24 @@ def table_counts(session: Any) -> dict[str, int]:
         if relations:
             counts[schema] = len(relations)
     return counts
+
+
+def install_pii_hash_key(session: Any) -> bool:
+    """Store `WAREHOUSE_PII_HASH_KEY` in `pii_keys.hash_key`, where `hash_pii()` reads it.
+
+    As on PostgreSQL (`warehouse.postgres.install_pii_hash_key`) the key travels as a query
+    parameter, never in SQL text, and a key already in place is kept: a new key would change
+    every hash. Returns whether a key was set; without the variable nothing happens, and the
+    build's on-run-start check says what is missing.
+    """
+    from warehouse.postgres import PII_KEY_ENV, PII_KEY_SCHEMA, PII_KEY_TABLE
+
+    key = os.environ.get(PII_KEY_ENV)
+    if not key:
+        return False
+    table = f"`{PII_KEY_SCHEMA}`.`{PII_KEY_TABLE}`"
+    session.sql(f"create schema if not exists `{PII_KEY_SCHEMA}`")
+    session.sql(f"create table if not exists {table} (hash_key string) using parquet")
+    if not session.sql(f"select 1 from {table} limit 1").collect():
+        session.sql(f"insert into {table} values (:key)", args={"key": key})
+    return True
