@@ -263,11 +263,18 @@ def load(
 ) -> None:
     """Load source systems into the warehouse's `raw_<source>` schemas with dlt."""
     paths = instance(data_dir, writes=True)
-    report = load_sources(paths, sources, destination, local_api, allow_shrink=allow_shrink)
-    print_load_report(report)
     if destination_name(destination) == "spark":
-        # what did load is readable in Spark, also when another source failed
-        register_lake_tables(paths)
+        from warehouse.spark import spark_server
+
+        # the server starts while the sources load, and registers what did load, also when
+        # another source failed
+        with spark_server(paths):
+            report = load_sources(paths, sources, "spark", local_api, allow_shrink=allow_shrink)
+            print_load_report(report)
+            register_lake_tables(paths)
+    else:
+        report = load_sources(paths, sources, destination, local_api, allow_shrink=allow_shrink)
+        print_load_report(report)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -278,7 +285,8 @@ def register_lake_tables(paths: Paths) -> None:
     from warehouse.spark import register_lake, spark_server, spark_session
 
     datasets = [f"raw_{name}" for name in loader_datasets()]
-    with spark_server(paths) as remote, console.status("Registering the lake's tables in Spark"):
+    with spark_server(paths) as server, console.status("Registering the lake's tables in Spark"):
+        remote = server.remote
         started = time.monotonic()
         with spark_session(remote) as session:
             registration = register_lake(session, paths.lake_url, datasets)
@@ -412,10 +420,10 @@ def spark_engine(paths: Paths) -> Iterator[str]:
     """
     from warehouse.spark import install_pii_hash_key, spark_server, spark_session
 
-    with spark_server(paths) as remote:
-        with spark_session(remote) as session:
+    with spark_server(paths) as server:
+        with spark_session(server.remote) as session:
             install_pii_hash_key(session)
-        yield remote
+        yield server.remote
 
 
 def print_dbt_result(title: str, result: DbtResult) -> None:
@@ -578,13 +586,15 @@ def demo_on_spark(paths: Paths, started: float) -> None:
     """
     from warehouse.spark import spark_server, spark_session, table_counts
 
-    report = load_sources(paths, None, "spark", local_api=True)
-    print_load_report(report)
-    if not report.ok:
-        raise WarehouseError(
-            "some sources failed to load", hint="see the messages above, fix, and run again"
-        )
-    with spark_server(paths) as remote:
+    # one server for the whole demo, starting while the sources load
+    with spark_server(paths) as server:
+        report = load_sources(paths, None, "spark", local_api=True)
+        print_load_report(report)
+        if not report.ok:
+            raise WarehouseError(
+                "some sources failed to load", hint="see the messages above, fix, and run again"
+            )
+        remote = server.remote
         register_lake_tables(paths)
         with console.status("Running dbt build on Spark (seeds, models, tests)..."):
             build_result = build_warehouse(paths, full_check=True, target="spark", quiet=True)

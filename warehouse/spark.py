@@ -29,8 +29,10 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,7 @@ from warehouse.settings import Paths, spark_settings, temporary_environment
 MINIMUM_JAVA = 17
 # A local server answers after 10-20 s on two cores; a slow machine gets some slack.
 START_TIMEOUT_SECONDS = 180.0
+REGISTER_THREADS = 4
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 INSTALL_HINT = "run `.tools/bin/uv sync --inexact --group spark` (`make test` installs it too)"
 # dlt's bookkeeping in each dataset: the loads, read by the `completed_loads` macro. The other
@@ -211,50 +214,109 @@ class LocalServer:
         }
 
 
-def start_local_server(paths: Paths, driver_memory: str) -> tuple[subprocess.Popen[str], str]:
-    """Start a Spark Connect server under `<data>/spark/` and wait until it answers."""
-    check_installed()
-    java = check_java()
-    server = LocalServer(paths.spark_dir)
-    for folder in (server.metastore, server.warehouse, server.logs, server.run):
-        folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    with server.log_file.open("w", encoding="utf-8") as log:
-        process = start_child(
-            server.command(port, driver_memory),
-            cwd=server.root,
-            env=server.environment(java),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        server.pid_file.write_text(f"{process.pid}\n")
+class SparkServer:
+    """The Spark Connect server of one command: its address at once, its readiness on demand.
+
+    A local server takes 10-20 s to answer and as long again to open its metastore on the first
+    catalog query. `launch` starts it and returns: the command loads meanwhile, and a thread
+    waits for it and runs that first query. `remote` waits for all of it.
+    """
+
+    def __init__(self, remote: str, process: subprocess.Popen[str] | None = None) -> None:
+        self.address = remote
+        self.process = process
+        self.layout: LocalServer | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        if process is None:
+            self._ready.set()
+
+    @classmethod
+    def launch(cls, paths: Paths, driver_memory: str) -> SparkServer:
+        """Start a local server under `<data>/spark/` (from the main thread: see
+        `warehouse.processes.start_child`) and warm it up in the background."""
+        check_installed()
+        java = check_java()
+        layout = LocalServer(paths.spark_dir)
+        for folder in (layout.metastore, layout.warehouse, layout.logs, layout.run):
+            folder.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        with layout.log_file.open("w", encoding="utf-8") as log:
+            process = start_child(
+                layout.command(port, driver_memory),
+                cwd=layout.root,
+                env=layout.environment(java),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        server = cls(f"sc://127.0.0.1:{port}", process)
+        server.layout = layout
+        layout.pid_file.write_text(f"{process.pid}\n")
+        # imported here, not in the thread: two threads importing pandas at once (pyspark's and
+        # the loaders') leave one of them a partly initialised module
+        import pyspark.sql.connect.session  # noqa: F401
+
+        threading.Thread(target=server._warm_up, args=(port,), daemon=True).start()
+        return server
+
+    def _warm_up(self, port: int) -> None:
+        try:
+            self._wait_until_answering(port)
+            with spark_session(self.address) as session:
+                session.sql("show schemas").collect()
+        except BaseException as error:
+            self._error = error
+        finally:
+            self._ready.set()
+
+    def _wait_until_answering(self, port: int) -> None:
+        assert self.process is not None and self.layout is not None
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while not answers("127.0.0.1", port):
-            if process.poll() is not None:
+            if self.process.poll() is not None:
                 raise WarehouseError(
-                    f"the local Spark Connect server exited with code {process.returncode} "
-                    f"before it answered: {_last_error(server.log_file)}",
-                    hint=f"its log is {server.log_file}",
+                    f"the local Spark Connect server exited with code {self.process.returncode} "
+                    f"before it answered: {_last_error(self.layout.log_file)}",
+                    hint=f"its log is {self.layout.log_file}",
                 )
             if time.monotonic() > deadline:
                 raise WarehouseError(
                     f"the local Spark Connect server did not answer on 127.0.0.1:{port} within "
                     f"{START_TIMEOUT_SECONDS:.0f} s",
-                    hint=f"its log is {server.log_file}",
+                    hint=f"its log is {self.layout.log_file}",
                 )
             time.sleep(0.5)
-    except BaseException:
-        stop_local_server(process, server)
-        raise
-    return process, f"sc://127.0.0.1:{port}"
+
+    @property
+    def remote(self) -> str:
+        """The address, once the server answers queries; raises what kept it from starting."""
+        # a timed wait, so that Ctrl-C and SIGTERM are delivered while it waits
+        while not self._ready.wait(0.5):
+            pass
+        if isinstance(self._error, WarehouseError):
+            raise self._error
+        if self._error is not None:
+            log = f"its log is {self.layout.log_file}" if self.layout else None
+            raise WarehouseError(
+                f"the Spark Connect server {self.address} does not answer queries: "
+                f"{_first_line(self._error)}",
+                hint=log,
+            ) from self._error
+        return self.address
+
+    def stop(self) -> None:
+        """Stop a local server and wait for it; nothing for a server of the user's."""
+        if self.process is None or self.layout is None:
+            return
+        # SIGTERM runs the JVM's shutdown hooks (Spark stops its context, Derby closes the
+        # metastore); a server that has not stopped within the grace period is killed
+        stop_process_group(self.process)
+        self.layout.pid_file.unlink(missing_ok=True)
 
 
-def stop_local_server(process: subprocess.Popen[str], server: LocalServer) -> None:
-    # SIGTERM runs the JVM's shutdown hooks (Spark stops its context, Derby closes the
-    # metastore); a server that has not stopped within the grace period is killed
-    stop_process_group(process)
-    server.pid_file.unlink(missing_ok=True)
+def _first_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
 
 
 def _last_error(log_file: Path) -> str:
@@ -264,48 +326,40 @@ def _last_error(log_file: Path) -> str:
 
 
 @contextlib.contextmanager
-def spark_server(paths: Paths) -> Iterator[str]:
-    """A Spark Connect address (`sc://host:port`) for the block, exported as `SPARK_REMOTE`.
+def spark_server(paths: Paths) -> Iterator[SparkServer]:
+    """The command's Spark Connect server for the block, its address exported as `SPARK_REMOTE`.
 
     dbt-spark's session method and pyspark's `SparkSession.builder` both read `SPARK_REMOTE`,
-    so that every query of the block (dbt's subprocesses too) goes to this server. A local
-    server started here is stopped when the block ends, however it ends.
+    so that every query of the block (dbt's subprocesses too) goes to this server; read
+    `.remote` before the first. A local server started here is stopped when the block ends,
+    however it ends; with `WAREHOUSE_SPARK_REMOTE` nothing starts or stops.
     """
-    if _active_remote is not None:
+    global _active_server
+    if _active_server is not None:
         # an outer block of this command holds a server already (the demo's, around its build)
-        yield _active_remote
+        yield _active_server
         return
     settings = spark_settings()
     if settings.remote is not None:
         check_installed()
-        with _serving(settings.remote):
-            yield settings.remote
-        return
-    process, remote = start_local_server(paths, settings.driver_memory)
+        server = SparkServer(settings.remote)
+    else:
+        server = SparkServer.launch(paths, settings.driver_memory)
+    warnings = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), QUIET_WARNINGS]))
+    _active_server = server
     try:
-        with _serving(remote):
-            yield remote
+        with temporary_environment({"SPARK_REMOTE": server.address, "PYTHONWARNINGS": warnings}):
+            yield server
     finally:
-        stop_local_server(process, LocalServer(paths.spark_dir))
+        _active_server = None
+        server.stop()
 
 
-_active_remote: str | None = None
+_active_server: SparkServer | None = None
 
 # dbt-spark's session method asks for Hive support, a static setting a Connect client cannot set
 # (the server has it already): pyspark warns once per connection, dbt opens one per thread.
 QUIET_WARNINGS = "ignore:Failed to set spark.sql.catalogImplementation:UserWarning"
-
-
-@contextlib.contextmanager
-def _serving(remote: str) -> Iterator[None]:
-    global _active_remote
-    _active_remote = remote
-    warnings = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), QUIET_WARNINGS]))
-    try:
-        with temporary_environment({"SPARK_REMOTE": remote, "PYTHONWARNINGS": warnings}):
-            yield
-    finally:
-        _active_remote = None
 
 
 @contextlib.contextmanager
@@ -380,43 +434,55 @@ def register_lake(session: Any, lake_url: str, datasets: list[str]) -> Registrat
     try:
         return _register(session, lake_url, datasets)
     except PySparkException as error:
-        message = str(error).strip().splitlines()
         raise WarehouseError(
-            f"Spark could not register the lake's tables: {message[0] if message else error}",
+            f"Spark could not register the lake's tables: {_first_line(error)}",
             hint=f"the lake is {lake_url}; the server's log says more",
         ) from error
 
 
 def _register(session: Any, lake_url: str, datasets: list[str]) -> Registration:
     registration = Registration()
-    for dataset, tables in lake_tables(lake_url, datasets).items():
+    found = lake_tables(lake_url, datasets)
+    for dataset in found:
         session.sql(f"create schema if not exists `{dataset}`")
+    # One statement waits mostly on the server (listing files, reading Parquet footers): a few
+    # at a time take a third of the time one after another does on two cores.
+    with ThreadPoolExecutor(max_workers=REGISTER_THREADS) as pool:
+        list(
+            pool.map(
+                lambda pair: _create_table(session, lake_url, *pair),
+                [(dataset, table) for dataset, tables in found.items() for table in tables],
+            )
+        )
+    for dataset, tables in found.items():
         existing = {
             row.tableName
             for row in session.sql(f"show tables in `{dataset}`").collect()
             if not row.isTemporary
         }
-        for table in tables:
-            location = spark_location(lake_url, dataset, table)
-            qualified = f"`{dataset}`.`{table}`"
-            session.sql(f"drop table if exists {qualified}")
-            if table == LOADS_TABLE:
-                session.sql(
-                    f"create table {qualified} ({LOADS_COLUMNS}) using json location '{location}'"
-                )
-            else:
-                # only dlt's Parquet: a stray file in the folder must not fail every read
-                session.sql(
-                    f"create table {qualified} using parquet "
-                    f"options (pathGlobFilter '*.parquet') location '{location}'"
-                )
         for table in sorted(existing - set(tables)):
-            # only tables the lake had: dbt's models live in other schemas
+            # only tables the lake had: a model or anything else created there stays
             if _is_external(session, dataset, table):
                 session.sql(f"drop table if exists `{dataset}`.`{table}`")
                 registration.dropped.append(f"{dataset}.{table}")
         registration.tables[dataset] = tables
     return registration
+
+
+def _create_table(session: Any, lake_url: str, dataset: str, table: str) -> None:
+    location = spark_location(lake_url, dataset, table)
+    qualified = f"`{dataset}`.`{table}`"
+    # Hive tables have no `create or replace`; the warehouse lock keeps other commands of this
+    # data folder from reading in between
+    session.sql(f"drop table if exists {qualified}")
+    if table == LOADS_TABLE:
+        session.sql(f"create table {qualified} ({LOADS_COLUMNS}) using json location '{location}'")
+    else:
+        # only dlt's Parquet: a stray file in the folder must not fail every read
+        session.sql(
+            f"create table {qualified} using parquet "
+            f"options (pathGlobFilter '*.parquet') location '{location}'"
+        )
 
 
 def _is_external(session: Any, dataset: str, table: str) -> bool:
