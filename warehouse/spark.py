@@ -367,7 +367,8 @@ def spark_session(remote: str) -> Iterator[Any]:
     """A pyspark Connect session on `remote`, closed after the block."""
     from pyspark.sql import SparkSession
 
-    session = SparkSession.builder.remote(remote).getOrCreate()
+    # a session of its own (not the process's shared one), so that stopping it stops no other
+    session = SparkSession.builder.remote(remote).create()
     try:
         yield session
     finally:
