@@ -13,6 +13,7 @@ from typing import Any
 
 import dlt
 import duckdb
+import pyarrow.dataset
 from dlt.common.configuration.exceptions import (
     ConfigFieldMissingException,
     ConfigValueCannotBeCoercedException,
@@ -348,8 +349,12 @@ def _rows_of_loads(pipeline: dlt.Pipeline, load_ids: list[str]) -> dict[str, int
                 f"select count(*) from {client.make_qualified_table_name(table)} "
                 f"where _dlt_load_id in ({placeholders})"
             )
-            with client.execute_query(query, *load_ids) as cursor:
-                count = cursor.fetchone()[0]
+            try:
+                with client.execute_query(query, *load_ids) as cursor:
+                    count = cursor.fetchone()[0]
+            except DestinationUndefinedEntity:
+                # a table of the lake no load sent rows to has no files, so no SQL view
+                continue
             if count:
                 rows[table] = count
     return rows
@@ -442,19 +447,44 @@ def _unlogged_loads(pipeline: dlt.Pipeline, source: str) -> list[str]:
             )
         except DestinationUndefinedEntity:
             return []
-        logged: set[str] = set()
-        with client.with_alternative_dataset_name(META_DATASET):
-            try:
-                runs = client.execute_sql(
-                    f"select load_ids from {client.make_qualified_table_name(LOAD_RUNS_TABLE)} "
-                    "where source = %s",
-                    source,
-                )
-            except DestinationUndefinedEntity:
-                runs = []
-        for (load_ids,) in runs or []:
-            logged.update(json.loads(load_ids))
+        if lands_files(pipeline):
+            runs = _lake_load_runs(pipeline, source)
+        else:
+            with client.with_alternative_dataset_name(META_DATASET):
+                try:
+                    runs = client.execute_sql(
+                        "select load_ids from "
+                        f"{client.make_qualified_table_name(LOAD_RUNS_TABLE)} where source = %s",
+                        source,
+                    )
+                except DestinationUndefinedEntity:
+                    runs = []
+    logged: set[str] = set()
+    for (load_ids,) in runs or []:
+        logged.update(json.loads(load_ids))
     return sorted({load_id for (load_id,) in loaded or []} - logged)
+
+
+def _lake_load_runs(pipeline: dlt.Pipeline, source: str) -> list[tuple[str]]:
+    """`raw_meta.load_runs`' `load_ids` of `source`, read from its Parquet files in the lake.
+
+    dlt's SQL client of a lake dataset sees that dataset's tables only, not `raw_meta`'s.
+    """
+    with pipeline.destination_client() as client:
+        lake: Any = client
+        folder = lake.pathlib.join(lake.bucket_path, META_DATASET, LOAD_RUNS_TABLE)
+        if not lake.fs_client.isdir(folder):
+            return []
+        files = [
+            path for path in lake.fs_client.ls(folder, detail=False) if path.endswith(".parquet")
+        ]
+        if not files:
+            return []
+        runs = pyarrow.dataset.dataset(files, filesystem=lake.fs_client, format="parquet")
+        table = runs.to_table(
+            columns=["load_ids"], filter=pyarrow.dataset.field("source") == source
+        )
+    return [(load_ids,) for load_ids in table.column("load_ids").to_pylist()]
 
 
 def _files_of_loads(pipeline: dlt.Pipeline, load_ids: list[str]) -> list[str]:
