@@ -51,7 +51,10 @@ class SourceContext:
             # In the lake a table is its files: one the schema knows but no load sent rows to
             # has none, and dlt's SQL view over it fails with an error of its own.
             with pipeline.destination_client() as lake:
-                if not lake.list_table_files(table):  # type: ignore[attr-defined]
+                try:
+                    if not lake.list_table_files(table):  # type: ignore[attr-defined]
+                        return None
+                except FileNotFoundError:  # not even its folder
                     return None
         try:
             with pipeline.sql_client() as client:
