@@ -8,7 +8,7 @@ the DuckDB warehouse; `WAREHOUSE_DUCKDB_PATH` overrides the warehouse file alone
 spark`) reads three more: `WAREHOUSE_LAKE_URL` (default `<data>/lake`, any fsspec URL) is where
 its loads land as Parquet, `WAREHOUSE_SPARK_REMOTE` (`sc://host:port`) is a Spark Connect server to
 use instead of starting a local one, `WAREHOUSE_SPARK_DRIVER_MEMORY` (default 1g) the local
-server's heap.
+server's heap; dbt alone reads `WAREHOUSE_SPARK_SCHEMA` (profiles.yml, default main).
 """
 
 from __future__ import annotations
