@@ -40,6 +40,7 @@ class SourceContext:
 
     def loaded_rows(self, table: str) -> int | None:
         """Rows `table` holds in the pipeline's destination now; None before dlt created it."""
+        from dlt.common.destination.exceptions import DestinationUndefinedEntity
         from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
         pipeline = self.pipeline
@@ -54,7 +55,7 @@ class SourceContext:
                 try:
                     if not lake.list_table_files(table):  # type: ignore[attr-defined]
                         return None
-                except FileNotFoundError:  # not even its folder
+                except DestinationUndefinedEntity:  # not even its folder
                     return None
         try:
             with pipeline.sql_client() as client:
