@@ -164,6 +164,20 @@ class LocalServer:
     def pid_file(self) -> Path:
         return self.run / "connect-server.pid"
 
+    @property
+    def database(self) -> Path:
+        return self.metastore / "metastore_db"
+
+    def discard_unfinished_metastore(self) -> None:
+        """Remove a Derby database whose creation was killed halfway.
+
+        Derby writes `service.properties` when it has created a database; a server killed
+        before that (with its command) leaves a folder without it, which Derby refuses ever
+        after (ERROR XBM0A), and which holds nothing yet.
+        """
+        if self.database.is_dir() and not (self.database / "service.properties").exists():
+            shutil.rmtree(self.database)
+
     def command(self, port: int, driver_memory: str) -> list[str]:
         import pyspark
 
@@ -174,7 +188,7 @@ class LocalServer:
             "spark.sql.catalogImplementation": "hive",
             "spark.sql.warehouse.dir": str(self.warehouse),
             "spark.hadoop.javax.jdo.option.ConnectionURL": (
-                f"jdbc:derby:;databaseName={self.metastore / 'metastore_db'};create=true"
+                f"jdbc:derby:;databaseName={self.database};create=true"
             ),
             "spark.ui.enabled": "false",
             "spark.driver.memory": driver_memory,
@@ -240,6 +254,7 @@ class SparkServer:
         layout = LocalServer(paths.spark_dir)
         for folder in (layout.metastore, layout.warehouse, layout.logs, layout.run):
             folder.mkdir(parents=True, exist_ok=True)
+        layout.discard_unfinished_metastore()
         port = free_port()
         with layout.log_file.open("w", encoding="utf-8") as log:
             process = start_child(
