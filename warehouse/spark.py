@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import logging
 import os
 import re
 import shutil
@@ -382,6 +383,10 @@ def spark_session(remote: str) -> Iterator[Any]:
     """A pyspark Connect session on `remote`, closed after the block."""
     from pyspark.sql import SparkSession
 
+    # pyspark releases each finished query in the background; those still queued when the
+    # session closes fail with a warning per query (a JSON record each), though nothing is left
+    # to release on a closed session. Its errors still show.
+    logging.getLogger("pyspark.sql.connect.logging").setLevel(logging.ERROR)
     # a session of its own (not the process's shared one), so that stopping it stops no other
     session = SparkSession.builder.remote(remote).create()
     try:
