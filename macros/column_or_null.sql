@@ -8,8 +8,8 @@
         {%- endfor -%}
     {%- endif -%}
     {%- if column_name | lower in column_names -%}
-        cast({{ column_name }} as {{ data_type }})
+        cast({{ column_name }} as {{ warehouse_type(data_type) }})
     {%- else -%}
-        cast(null as {{ data_type }})
+        cast(null as {{ warehouse_type(data_type) }})
     {%- endif -%}
 {%- endmacro %}

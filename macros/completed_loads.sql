@@ -48,7 +48,7 @@
     {%- endif %}
     select
         {%- for column in columns %}
-            cast(null as {{ column.data_type }}) as {{ column.name }},
+            cast(null as {{ warehouse_type(column.data_type) }}) as {{ column.name }},
         {%- endfor %}
         cast(null as timestamp) as _loaded_at
     where 1 = 0

@@ -30,3 +30,15 @@
     create table if not exists pii_keys.hash_key as
     select 'larkspur-development-key-not-a-secret' as hash_key
 {% endmacro %}
+
+{#- A Spark lake, like DuckDB, is a development warehouse without roles: the same published
+    development key, one statement at a time (Spark runs one per call). -#}
+{% macro spark__ensure_pii_hash_key() %}
+    {%- if execute -%}
+        {%- do run_query('create schema if not exists pii_keys') -%}
+        {%- do run_query(
+            "create table if not exists pii_keys.hash_key as"
+            ~ " select 'larkspur-development-key-not-a-secret' as hash_key"
+        ) -%}
+    {%- endif -%}
+{% endmacro %}

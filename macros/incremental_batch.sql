@@ -57,11 +57,16 @@
 {#- Every row of `relation` whose `key` a load since the last run touched: all versions of each
     touched key, old and new, so that deduplicating them gives what a full refresh gives for
     that key. The filter sits below the deduplication, where the warehouse can push it into the
-    scan; a view that deduplicated first would have to rank every row ever loaded. -#}
-{% macro rows_of_keys_loaded_since_last_run(relation, key) -%}
+    scan; a view that deduplicated first would have to rank every row ever loaded.
+    A model whose table is partitioned by day (partition_by, from incremental_partition_by)
+    overwrites whole partitions: its batch is every row of each day a load touched, `day` being
+    the expression on `relation` that gives the model's partition column. -#}
+{% macro rows_of_keys_loaded_since_last_run(relation, key, day=none) -%}
     select *
     from {{ relation }}
-    {%- if is_incremental() %}
+    {%- if is_incremental() and day and config.get('partition_by') %}
+        where {{ day }} in ({{ keys_loaded_since_last_run(relation, day) }})
+    {%- elif is_incremental() %}
         where ({{ key }}) in ({{ keys_loaded_since_last_run(relation, key) }})
     {%- endif %}
 {%- endmacro %}

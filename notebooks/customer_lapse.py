@@ -84,7 +84,7 @@ with connect(warehouse_file, read_only=True) as connection:
     ).df()
 
 # Monthly snapshots and 90-day windows need about 240 days of history to train and test on;
-# the 60-day `make demo` has none, and the message says what to do instead.
+# `make demo` simulates that much; a shorter warehouse has none, and the message says what to do.
 SHORT_HISTORY_ADVICE = (
     "simulate more history (`warehouse demo --days 240` in a new data folder), or rebuild "
     "the feature model on weekly 14-day windows: `.venv/bin/dbt build --select "

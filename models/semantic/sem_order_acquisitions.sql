@@ -46,8 +46,8 @@ final as (
     select
         cast(orders.order_id as bigint) as order_id,
         cast(orders.customer_id as bigint) as customer_id,
-        cast(last_touch.campaign_sk as varchar) as campaign_sk,
-        cast(last_touch.channel_code as varchar) as channel_code,
+        cast(last_touch.campaign_sk as {{ type_varchar() }}) as campaign_sk,
+        cast(last_touch.channel_code as {{ type_varchar() }}) as channel_code,
         cast(
             coalesce(orders.ordered_at = first_orders.first_ordered_at, false) as boolean
         ) as is_first_order,

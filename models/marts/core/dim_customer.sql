@@ -73,14 +73,14 @@ final as (
     select
         cast(
             {{ generate_surrogate_key(['versions.customer_id', 'versions.dbt_valid_from']) }}
-            as varchar
+            as {{ type_varchar() }}
         ) as customer_sk,
         cast(versions.customer_id as bigint) as customer_id,
-        cast(coalesce(geography.geography_sk, {{ unknown_member_key() }}) as varchar)
+        cast(coalesce(geography.geography_sk, {{ unknown_member_key() }}) as {{ type_varchar() }})
             as geography_sk,
-        cast(versions.segment as varchar) as segment,
-        cast(versions.country_code as varchar) as country_code,
-        cast(versions.postcode_prefix as varchar) as postcode_prefix,
+        cast(versions.segment as {{ type_varchar() }}) as segment,
+        cast(versions.country_code as {{ type_varchar() }}) as country_code,
+        cast(versions.postcode_prefix as {{ type_varchar() }}) as postcode_prefix,
         cast(versions.version_number as integer) as version_number,
         cast(versions.has_marketing_consent as boolean) as has_marketing_consent,
         cast(
@@ -110,12 +110,12 @@ final as (
     union all
 
     select
-        cast({{ unknown_member_key() }} as varchar) as customer_sk,
+        cast({{ unknown_member_key() }} as {{ type_varchar() }}) as customer_sk,
         cast(null as bigint) as customer_id,
-        cast({{ unknown_member_key() }} as varchar) as geography_sk,
-        cast('unknown' as varchar) as segment,
-        cast(null as varchar) as country_code,
-        cast(null as varchar) as postcode_prefix,
+        cast({{ unknown_member_key() }} as {{ type_varchar() }}) as geography_sk,
+        cast('unknown' as {{ type_varchar() }}) as segment,
+        cast(null as {{ type_varchar() }}) as country_code,
+        cast(null as {{ type_varchar() }}) as postcode_prefix,
         cast(1 as integer) as version_number,
         cast(false as boolean) as has_marketing_consent,
         cast(true as boolean) as is_current,

@@ -23,7 +23,7 @@ holidays_by_day as (
     select
         holiday_date,
         count(*) as holiday_country_count,
-        {{ dbt.listagg('country_code', "','", 'order by country_code') }}
+        {{ sorted_listagg('country_code', "','") }}
             as holiday_country_codes
 
     from public_holidays
@@ -39,7 +39,7 @@ days as (
         cast(extract(quarter from date_day) as integer) as quarter_number,
         cast(extract(month from date_day) as integer) as month_number,
         cast(extract(day from date_day) as integer) as day_of_month,
-        cast(extract(isodow from date_day) as integer) as day_of_week,
+        cast({{ iso_day_of_week('date_day') }} as integer) as day_of_week,
         cast(extract(week from date_day) as integer) as iso_week_number
 
     from calendar
@@ -70,13 +70,14 @@ final as (
             when 4 then 'April' when 5 then 'May' when 6 then 'June'
             when 7 then 'July' when 8 then 'August' when 9 then 'September'
             when 10 then 'October' when 11 then 'November' else 'December'
-        end as varchar) as month_name,
+        end as {{ type_varchar() }}) as month_name,
         cast(case fiscal.day_of_week
             when 1 then 'Monday' when 2 then 'Tuesday' when 3 then 'Wednesday'
             when 4 then 'Thursday' when 5 then 'Friday' when 6 then 'Saturday'
             else 'Sunday'
-        end as varchar) as day_name,
-        cast(holidays_by_day.holiday_country_codes as varchar) as holiday_country_codes,
+        end as {{ type_varchar() }}) as day_name,
+        cast(holidays_by_day.holiday_country_codes as {{ type_varchar() }})
+            as holiday_country_codes,
         fiscal.year_number,
         fiscal.quarter_number,
         fiscal.month_number,

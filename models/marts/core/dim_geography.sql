@@ -11,13 +11,14 @@ countries as (
 final as (
 
     select
-        cast({{ generate_surrogate_key(['country_code']) }} as varchar) as geography_sk,
-        cast(country_code as varchar) as country_code,
-        cast(country_name as varchar) as country_name,
-        cast(region_code as varchar) as region_code,
-        cast(region_name as varchar) as region_name,
-        cast(currency_code as varchar) as currency_code,
-        cast(warehouse_code as varchar) as warehouse_code,
+        cast({{ generate_surrogate_key(['country_code']) }} as {{ type_varchar() }})
+            as geography_sk,
+        cast(country_code as {{ type_varchar() }}) as country_code,
+        cast(country_name as {{ type_varchar() }}) as country_name,
+        cast(region_code as {{ type_varchar() }}) as region_code,
+        cast(region_name as {{ type_varchar() }}) as region_name,
+        cast(currency_code as {{ type_varchar() }}) as currency_code,
+        cast(warehouse_code as {{ type_varchar() }}) as warehouse_code,
         cast(is_eu as boolean) as is_eu
 
     from countries
@@ -25,13 +26,13 @@ final as (
     union all
 
     select
-        cast({{ unknown_member_key() }} as varchar) as geography_sk,
-        cast(null as varchar) as country_code,
-        cast('Unknown' as varchar) as country_name,
-        cast(null as varchar) as region_code,
-        cast('Unknown' as varchar) as region_name,
-        cast(null as varchar) as currency_code,
-        cast(null as varchar) as warehouse_code,
+        cast({{ unknown_member_key() }} as {{ type_varchar() }}) as geography_sk,
+        cast(null as {{ type_varchar() }}) as country_code,
+        cast('Unknown' as {{ type_varchar() }}) as country_name,
+        cast(null as {{ type_varchar() }}) as region_code,
+        cast('Unknown' as {{ type_varchar() }}) as region_name,
+        cast(null as {{ type_varchar() }}) as currency_code,
+        cast(null as {{ type_varchar() }}) as warehouse_code,
         cast(null as boolean) as is_eu
 
 )

@@ -43,16 +43,16 @@ final as (
     select
         cast(
             {{ generate_surrogate_key(['versions.product_id', 'versions.dbt_valid_from']) }}
-            as varchar
+            as {{ type_varchar() }}
         ) as product_sk,
         cast(versions.product_id as bigint) as product_id,
         cast(versions.category_id as bigint) as category_id,
-        cast(versions.sku as varchar) as sku,
-        cast(versions.product_name as varchar) as product_name,
-        cast(versions.product_status as varchar) as product_status,
-        cast(categories.category_name as varchar) as category_name,
-        cast(categories.department as varchar) as department,
-        cast(coalesce(revenue_categories.revenue_category, 'other') as varchar)
+        cast(versions.sku as {{ type_varchar() }}) as sku,
+        cast(versions.product_name as {{ type_varchar() }}) as product_name,
+        cast(versions.product_status as {{ type_varchar() }}) as product_status,
+        cast(categories.category_name as {{ type_varchar() }}) as category_name,
+        cast(categories.department as {{ type_varchar() }}) as department,
+        cast(coalesce(revenue_categories.revenue_category, 'other') as {{ type_varchar() }})
             as revenue_category,
         cast(versions.list_price_eur as numeric(18, 2)) as list_price_eur,
         cast(versions.unit_cost_eur as numeric(18, 2)) as unit_cost_eur,
@@ -74,15 +74,15 @@ final as (
     union all
 
     select
-        cast({{ unknown_member_key() }} as varchar) as product_sk,
+        cast({{ unknown_member_key() }} as {{ type_varchar() }}) as product_sk,
         cast(null as bigint) as product_id,
         cast(null as bigint) as category_id,
-        cast(null as varchar) as sku,
-        cast('Unknown' as varchar) as product_name,
-        cast(null as varchar) as product_status,
-        cast(null as varchar) as category_name,
-        cast(null as varchar) as department,
-        cast('other' as varchar) as revenue_category,
+        cast(null as {{ type_varchar() }}) as sku,
+        cast('Unknown' as {{ type_varchar() }}) as product_name,
+        cast(null as {{ type_varchar() }}) as product_status,
+        cast(null as {{ type_varchar() }}) as category_name,
+        cast(null as {{ type_varchar() }}) as department,
+        cast('other' as {{ type_varchar() }}) as revenue_category,
         cast(null as numeric(18, 2)) as list_price_eur,
         cast(null as numeric(18, 2)) as unit_cost_eur,
         cast(null as numeric(10, 3)) as weight_kg,

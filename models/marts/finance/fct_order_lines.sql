@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         unique_key='order_line_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy(),
         on_schema_change='append_new_columns',
     )
 }}
@@ -92,21 +92,21 @@ final as (
 
     select
         -- keys
-        cast({{ generate_surrogate_key(['order_lines.order_line_id']) }} as varchar)
+        cast({{ generate_surrogate_key(['order_lines.order_line_id']) }} as {{ type_varchar() }})
             as order_line_sk,
         cast(order_lines.order_line_id as bigint) as order_line_id,
         cast(order_lines.order_id as bigint) as order_id,
-        cast(orders.order_number as varchar) as order_number,
-        cast(coalesce(customers.customer_sk, {{ unknown_member_key() }}) as varchar)
+        cast(orders.order_number as {{ type_varchar() }}) as order_number,
+        cast(coalesce(customers.customer_sk, {{ unknown_member_key() }}) as {{ type_varchar() }})
             as customer_sk,
-        cast(coalesce(products.product_sk, {{ unknown_member_key() }}) as varchar)
+        cast(coalesce(products.product_sk, {{ unknown_member_key() }}) as {{ type_varchar() }})
             as product_sk,
-        cast(coalesce(geography.geography_sk, {{ unknown_member_key() }}) as varchar)
+        cast(coalesce(geography.geography_sk, {{ unknown_member_key() }}) as {{ type_varchar() }})
             as geography_sk,
         {{ date_sk('order_lines.order_date') }} as order_date_sk,
         -- attributes
-        cast(orders.order_status as varchar) as order_status,
-        cast(order_lines.currency_code as varchar) as currency_code,
+        cast(orders.order_status as {{ type_varchar() }}) as order_status,
+        cast(order_lines.currency_code as {{ type_varchar() }}) as currency_code,
         -- measures in the order's currency
         cast(order_lines.quantity as integer) as quantity,
         cast(order_lines.unit_price as numeric(18, 2)) as unit_price,

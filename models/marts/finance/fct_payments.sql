@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         unique_key='payment_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy(),
         on_schema_change='append_new_columns',
     )
 }}
@@ -46,16 +46,17 @@ payments as (
 final as (
 
     select
-        cast({{ generate_surrogate_key(['payments.payment_id']) }} as varchar) as payment_sk,
-        cast(payments.payment_id as varchar) as payment_id,
+        cast({{ generate_surrogate_key(['payments.payment_id']) }} as {{ type_varchar() }})
+            as payment_sk,
+        cast(payments.payment_id as {{ type_varchar() }}) as payment_id,
         cast(payments.order_id as bigint) as order_id,
-        cast(payments.order_number as varchar) as order_number,
-        cast(coalesce(customers.customer_sk, {{ unknown_member_key() }}) as varchar)
+        cast(payments.order_number as {{ type_varchar() }}) as order_number,
+        cast(coalesce(customers.customer_sk, {{ unknown_member_key() }}) as {{ type_varchar() }})
             as customer_sk,
         {{ date_sk('payments.created_date') }} as payment_date_sk,
-        cast(payments.payment_method as varchar) as payment_method,
-        cast(payments.payment_status as varchar) as payment_status,
-        cast(payments.currency_code as varchar) as currency_code,
+        cast(payments.payment_method as {{ type_varchar() }}) as payment_method,
+        cast(payments.payment_status as {{ type_varchar() }}) as payment_status,
+        cast(payments.currency_code as {{ type_varchar() }}) as currency_code,
         cast(payments.amount as numeric(18, 2)) as amount,
         cast(payments.fx_rate_per_eur as numeric(18, 6)) as fx_rate_per_eur,
         cast(payments.amount_eur as numeric(18, 2)) as amount_eur,

@@ -11,11 +11,11 @@ payouts as (
 final as (
 
     select
-        cast({{ generate_surrogate_key(['payout_id']) }} as varchar) as payout_sk,
-        cast(payout_id as varchar) as payout_id,
+        cast({{ generate_surrogate_key(['payout_id']) }} as {{ type_varchar() }}) as payout_sk,
+        cast(payout_id as {{ type_varchar() }}) as payout_id,
         {{ date_sk('arrival_date') }} as arrival_date_sk,
-        cast(payout_status as varchar) as payout_status,
-        cast(currency_code as varchar) as currency_code,
+        cast(payout_status as {{ type_varchar() }}) as payout_status,
+        cast(currency_code as {{ type_varchar() }}) as currency_code,
         cast(charge_count as integer) as charge_count,
         cast(gross_amount as numeric(18, 2)) as gross_amount,
         cast(fee_amount as numeric(18, 2)) as fee_amount,

@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         unique_key='refund_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy(),
         on_schema_change='append_new_columns',
     )
 }}
@@ -45,17 +45,19 @@ refunds as (
 final as (
 
     select
-        cast({{ generate_surrogate_key(['refunds.refund_id']) }} as varchar) as refund_sk,
-        cast(refunds.refund_id as varchar) as refund_id,
-        cast({{ generate_surrogate_key(['refunds.payment_id']) }} as varchar) as payment_sk,
-        cast(refunds.payment_id as varchar) as payment_id,
+        cast({{ generate_surrogate_key(['refunds.refund_id']) }} as {{ type_varchar() }})
+            as refund_sk,
+        cast(refunds.refund_id as {{ type_varchar() }}) as refund_id,
+        cast({{ generate_surrogate_key(['refunds.payment_id']) }} as {{ type_varchar() }})
+            as payment_sk,
+        cast(refunds.payment_id as {{ type_varchar() }}) as payment_id,
         cast(refunds.order_id as bigint) as order_id,
-        cast(coalesce(customers.customer_sk, {{ unknown_member_key() }}) as varchar)
+        cast(coalesce(customers.customer_sk, {{ unknown_member_key() }}) as {{ type_varchar() }})
             as customer_sk,
         {{ date_sk('refunds.created_date') }} as refund_date_sk,
-        cast(refunds.refund_reason as varchar) as refund_reason,
-        cast(refunds.refund_status as varchar) as refund_status,
-        cast(refunds.currency_code as varchar) as currency_code,
+        cast(refunds.refund_reason as {{ type_varchar() }}) as refund_reason,
+        cast(refunds.refund_status as {{ type_varchar() }}) as refund_status,
+        cast(refunds.currency_code as {{ type_varchar() }}) as currency_code,
         cast(refunds.amount as numeric(18, 2)) as amount,
         cast(refunds.fx_rate_per_eur as numeric(18, 6)) as fx_rate_per_eur,
         cast(refunds.amount_eur as numeric(18, 2)) as amount_eur,

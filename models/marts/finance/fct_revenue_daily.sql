@@ -78,12 +78,12 @@ final as (
         cast(
             {{ generate_surrogate_key([
                 'order_date', 'country_code', 'channel_code', 'revenue_category',
-            ]) }} as varchar
+            ]) }} as {{ type_varchar() }}
         ) as revenue_daily_sk,
         {{ date_sk('order_date') }} as order_date_sk,
-        cast(coalesce(country_code, 'unknown') as varchar) as country_code,
-        cast(channel_code as varchar) as channel_code,
-        cast(revenue_category as varchar) as revenue_category,
+        cast(coalesce(country_code, 'unknown') as {{ type_varchar() }}) as country_code,
+        cast(channel_code as {{ type_varchar() }}) as channel_code,
+        cast(revenue_category as {{ type_varchar() }}) as revenue_category,
         cast(order_count as integer) as order_count,
         cast(quantity as bigint) as quantity,
         cast(gross_amount_eur as numeric(18, 2)) as gross_amount_eur,

@@ -25,9 +25,9 @@ carriers as (
 final as (
 
     select
-        cast({{ generate_surrogate_key(['carrier_code']) }} as varchar) as carrier_sk,
-        cast(carrier_code as varchar) as carrier_code,
-        cast(carrier_name as varchar) as carrier_name,
+        cast({{ generate_surrogate_key(['carrier_code']) }} as {{ type_varchar() }}) as carrier_sk,
+        cast(carrier_code as {{ type_varchar() }}) as carrier_code,
+        cast(carrier_name as {{ type_varchar() }}) as carrier_name,
         cast(standard_transit_days as integer) as standard_transit_days,
         cast(express_transit_days as integer) as express_transit_days
 
@@ -36,9 +36,9 @@ final as (
     union all
 
     select
-        cast({{ unknown_member_key() }} as varchar) as carrier_sk,
-        cast(null as varchar) as carrier_code,
-        cast('Unknown' as varchar) as carrier_name,
+        cast({{ unknown_member_key() }} as {{ type_varchar() }}) as carrier_sk,
+        cast(null as {{ type_varchar() }}) as carrier_code,
+        cast('Unknown' as {{ type_varchar() }}) as carrier_name,
         cast(null as integer) as standard_transit_days,
         cast(null as integer) as express_transit_days
 

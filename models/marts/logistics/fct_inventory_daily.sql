@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         unique_key=['snapshot_date', 'warehouse_code', 'sku'],
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy(),
         on_schema_change='append_new_columns',
     )
 }}
@@ -173,15 +173,15 @@ final as (
         cast(
             {{ generate_surrogate_key([
                 'measured.snapshot_date', 'measured.warehouse_code', 'measured.sku',
-            ]) }} as varchar
+            ]) }} as {{ type_varchar() }}
         ) as inventory_daily_sk,
-        cast(coalesce(warehouses.warehouse_sk, {{ unknown_member_key() }}) as varchar)
+        cast(coalesce(warehouses.warehouse_sk, {{ unknown_member_key() }}) as {{ type_varchar() }})
             as warehouse_sk,
-        cast(coalesce(products.product_sk, {{ unknown_member_key() }}) as varchar)
+        cast(coalesce(products.product_sk, {{ unknown_member_key() }}) as {{ type_varchar() }})
             as product_sk,
         {{ date_sk('measured.snapshot_date') }} as snapshot_date_sk,
-        cast(measured.warehouse_code as varchar) as warehouse_code,
-        cast(measured.sku as varchar) as sku,
+        cast(measured.warehouse_code as {{ type_varchar() }}) as warehouse_code,
+        cast(measured.sku as {{ type_varchar() }}) as sku,
         cast(measured.on_hand_qty as integer) as on_hand_qty,
         cast(measured.reserved_qty as integer) as reserved_qty,
         cast(measured.inbound_qty as integer) as inbound_qty,

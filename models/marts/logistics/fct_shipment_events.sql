@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         unique_key='tracking_event_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy(),
         on_schema_change='append_new_columns',
     )
 }}
@@ -27,18 +27,20 @@ carriers as (
 final as (
 
     select
-        cast({{ generate_surrogate_key(['tracking_events.tracking_event_id']) }} as varchar)
-            as shipment_event_sk,
-        cast(tracking_events.tracking_event_id as varchar) as tracking_event_id,
-        cast({{ generate_surrogate_key(['tracking_events.shipment_id']) }} as varchar)
+        cast(
+            {{ generate_surrogate_key(['tracking_events.tracking_event_id']) }}
+            as {{ type_varchar() }}
+        ) as shipment_event_sk,
+        cast(tracking_events.tracking_event_id as {{ type_varchar() }}) as tracking_event_id,
+        cast({{ generate_surrogate_key(['tracking_events.shipment_id']) }} as {{ type_varchar() }})
             as shipment_sk,
-        cast(tracking_events.shipment_id as varchar) as shipment_id,
-        cast(coalesce(carriers.carrier_sk, {{ unknown_member_key() }}) as varchar)
+        cast(tracking_events.shipment_id as {{ type_varchar() }}) as shipment_id,
+        cast(coalesce(carriers.carrier_sk, {{ unknown_member_key() }}) as {{ type_varchar() }})
             as carrier_sk,
         {{ date_sk('tracking_events.event_date') }} as event_date_sk,
-        cast(tracking_events.event_code as varchar) as event_code,
-        cast(tracking_events.event_location as varchar) as event_location,
-        cast(tracking_events.country_code as varchar) as country_code,
+        cast(tracking_events.event_code as {{ type_varchar() }}) as event_code,
+        cast(tracking_events.event_location as {{ type_varchar() }}) as event_location,
+        cast(tracking_events.country_code as {{ type_varchar() }}) as country_code,
         cast(
             {{ is_unknown_code('tracking_events.event_code', 'tracking_event_code') }} as boolean
         ) as is_unknown_event_code,

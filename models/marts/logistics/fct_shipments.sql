@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         unique_key='shipment_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy(),
         on_schema_change='append_new_columns',
     )
 }}
@@ -64,22 +64,23 @@ promised as (
 final as (
 
     select
-        cast({{ generate_surrogate_key(['promised.shipment_id']) }} as varchar) as shipment_sk,
-        cast(promised.shipment_id as varchar) as shipment_id,
+        cast({{ generate_surrogate_key(['promised.shipment_id']) }} as {{ type_varchar() }})
+            as shipment_sk,
+        cast(promised.shipment_id as {{ type_varchar() }}) as shipment_id,
         cast(promised.order_id as bigint) as order_id,
-        cast(promised.order_number as varchar) as order_number,
-        cast(coalesce(warehouses.warehouse_sk, {{ unknown_member_key() }}) as varchar)
+        cast(promised.order_number as {{ type_varchar() }}) as order_number,
+        cast(coalesce(warehouses.warehouse_sk, {{ unknown_member_key() }}) as {{ type_varchar() }})
             as warehouse_sk,
-        cast(coalesce(carriers.carrier_sk, {{ unknown_member_key() }}) as varchar)
+        cast(coalesce(carriers.carrier_sk, {{ unknown_member_key() }}) as {{ type_varchar() }})
             as carrier_sk,
-        cast(coalesce(geography.geography_sk, {{ unknown_member_key() }}) as varchar)
+        cast(coalesce(geography.geography_sk, {{ unknown_member_key() }}) as {{ type_varchar() }})
             as destination_geography_sk,
         {{ date_sk('promised.shipped_date') }} as shipped_date_sk,
-        cast(promised.warehouse_code as varchar) as warehouse_code,
-        cast(promised.carrier_code as varchar) as carrier_code,
-        cast(promised.service_level as varchar) as service_level,
-        cast(promised.latest_event_code as varchar) as latest_event_code,
-        cast(promised.currency_code as varchar) as currency_code,
+        cast(promised.warehouse_code as {{ type_varchar() }}) as warehouse_code,
+        cast(promised.carrier_code as {{ type_varchar() }}) as carrier_code,
+        cast(promised.service_level as {{ type_varchar() }}) as service_level,
+        cast(promised.latest_event_code as {{ type_varchar() }}) as latest_event_code,
+        cast(promised.currency_code as {{ type_varchar() }}) as currency_code,
         cast(promised.package_count as integer) as package_count,
         cast(promised.weight_kg as numeric(10, 3)) as weight_kg,
         cast(promised.shipping_cost as numeric(18, 2)) as shipping_cost,

@@ -136,14 +136,14 @@ final as (
         cast(
             {{ generate_surrogate_key([
                 'order_history.customer_id', 'order_history.snapshot_date'
-            ]) }} as varchar
+            ]) }} as {{ type_varchar() }}
         ) as customer_lapse_feature_sk,
         cast(order_history.customer_id as bigint) as customer_id,
-        cast(customers.customer_sk as varchar) as customer_sk,
+        cast(customers.customer_sk as {{ type_varchar() }}) as customer_sk,
         {{ date_sk('order_history.snapshot_date') }} as snapshot_date_sk,
         -- the customer as they were at the snapshot date
-        cast(customers.segment as varchar) as segment,
-        cast(customers.country_code as varchar) as country_code,
+        cast(customers.segment as {{ type_varchar() }}) as segment,
+        cast(customers.country_code as {{ type_varchar() }}) as country_code,
         -- recency, frequency, monetary and tenure at the snapshot date
         cast(
             {{ dbt.datediff(

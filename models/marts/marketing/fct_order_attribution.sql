@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         unique_key='order_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy(),
         on_schema_change='append_new_columns',
     )
 }}
@@ -124,25 +124,25 @@ final as (
     select
         cast(
             {{ generate_surrogate_key(['attribution.order_id', 'attribution.attribution_model']) }}
-            as varchar
+            as {{ type_varchar() }}
         ) as order_attribution_sk,
         cast(attribution.order_id as bigint) as order_id,
-        cast(attribution.order_number as varchar) as order_number,
-        cast(attribution.attribution_model as varchar) as attribution_model,
-        cast(attribution.session_id as varchar) as session_id,
+        cast(attribution.order_number as {{ type_varchar() }}) as order_number,
+        cast(attribution.attribution_model as {{ type_varchar() }}) as attribution_model,
+        cast(attribution.session_id as {{ type_varchar() }}) as session_id,
         cast(
             case
                 when attribution.session_id is not null
                     then {{ generate_surrogate_key(['attribution.session_id']) }}
                 else {{ unknown_member_key() }}
-            end as varchar
+            end as {{ type_varchar() }}
         ) as session_sk,
-        cast(coalesce(channels.channel_sk, {{ unknown_channel_key() }}) as varchar)
+        cast(coalesce(channels.channel_sk, {{ unknown_channel_key() }}) as {{ type_varchar() }})
             as channel_sk,
-        cast(coalesce(campaigns.campaign_sk, {{ unknown_member_key() }}) as varchar)
+        cast(coalesce(campaigns.campaign_sk, {{ unknown_member_key() }}) as {{ type_varchar() }})
             as campaign_sk,
         {{ date_sk('attribution.order_date') }} as order_date_sk,
-        cast(attribution.channel_code as varchar) as channel_code,
+        cast(attribution.channel_code as {{ type_varchar() }}) as channel_code,
         cast(coalesce(order_revenue.net_amount_eur, 0) as numeric(18, 2)) as net_amount_eur,
         cast(
             {{ dbt.datediff('attribution.touched_at', 'attribution.ordered_at', 'day') }}
@@ -161,7 +161,7 @@ final as (
                 coalesce(order_revenue._loaded_at, orders._loaded_at)
             ) as timestamp
         ) as _loaded_at,
-        cast({{ dbt_invocation_id() }} as varchar) as _dbt_invocation_id
+        cast({{ dbt_invocation_id() }} as {{ type_varchar() }}) as _dbt_invocation_id
 
     from attribution
     inner join orders

@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         unique_key='anonymous_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy(),
         on_schema_change='append_new_columns',
     )
 }}
@@ -51,25 +51,26 @@ geography as (
 final as (
 
     select
-        cast({{ generate_surrogate_key(['sessions.session_id']) }} as varchar) as session_sk,
-        cast(sessions.session_id as varchar) as session_id,
-        cast(sessions.anonymous_id as varchar) as anonymous_id,
-        cast(coalesce(customers.customer_sk, {{ unknown_member_key() }}) as varchar)
+        cast({{ generate_surrogate_key(['sessions.session_id']) }} as {{ type_varchar() }})
+            as session_sk,
+        cast(sessions.session_id as {{ type_varchar() }}) as session_id,
+        cast(sessions.anonymous_id as {{ type_varchar() }}) as anonymous_id,
+        cast(coalesce(customers.customer_sk, {{ unknown_member_key() }}) as {{ type_varchar() }})
             as customer_sk,
-        cast(coalesce(channels.channel_sk, {{ unknown_channel_key() }}) as varchar)
+        cast(coalesce(channels.channel_sk, {{ unknown_channel_key() }}) as {{ type_varchar() }})
             as channel_sk,
-        cast(coalesce(campaigns.campaign_sk, {{ unknown_member_key() }}) as varchar)
+        cast(coalesce(campaigns.campaign_sk, {{ unknown_member_key() }}) as {{ type_varchar() }})
             as campaign_sk,
-        cast(coalesce(geography.geography_sk, {{ unknown_member_key() }}) as varchar)
+        cast(coalesce(geography.geography_sk, {{ unknown_member_key() }}) as {{ type_varchar() }})
             as geography_sk,
         {{ date_sk('sessions.session_date') }} as session_date_sk,
-        cast(sessions.order_number as varchar) as order_number,
-        cast(sessions.channel_code as varchar) as channel_code,
-        cast(sessions.utm_source as varchar) as utm_source,
-        cast(sessions.utm_medium as varchar) as utm_medium,
-        cast(sessions.utm_campaign as varchar) as utm_campaign,
-        cast(sessions.device_type as varchar) as device_type,
-        cast(sessions.landing_page_url as varchar) as landing_page_url,
+        cast(sessions.order_number as {{ type_varchar() }}) as order_number,
+        cast(sessions.channel_code as {{ type_varchar() }}) as channel_code,
+        cast(sessions.utm_source as {{ type_varchar() }}) as utm_source,
+        cast(sessions.utm_medium as {{ type_varchar() }}) as utm_medium,
+        cast(sessions.utm_campaign as {{ type_varchar() }}) as utm_campaign,
+        cast(sessions.device_type as {{ type_varchar() }}) as device_type,
+        cast(sessions.landing_page_url as {{ type_varchar() }}) as landing_page_url,
         cast(sessions.event_count as integer) as event_count,
         cast(sessions.page_view_count as integer) as page_view_count,
         cast(sessions.product_view_count as integer) as product_view_count,

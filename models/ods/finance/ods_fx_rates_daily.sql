@@ -89,7 +89,7 @@ reporting_currency_days as (
         cast(1 as numeric(18, 6)) as rate_per_eur,
         calendar_days.rate_date as source_rate_date,
         calendar_days.rate_date,
-        cast(null as varchar) as _dlt_load_id,
+        cast(null as {{ type_varchar() }}) as _dlt_load_id,
         cast(null as timestamp) as _loaded_at
 
     from calendar_days

@@ -2,19 +2,22 @@
     config(
         materialized='incremental',
         unique_key='tracking_event_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy(),
+        partition_by=incremental_partition_by('event_date'),
     )
 }}
 
 {#- Carrier tracking events, one row per tracking_event_id: a re-delivered or repeated event
     keeps the latest load's version. Incremental: a run takes every delivery of each event that
-    a load since the last run brought, so late events are picked up whenever they arrive. -#}
+    a load since the last run brought, so late events are picked up whenever they arrive;
+    where the table is partitioned by event_date (Spark), every event of each day such a load
+    touched. -#}
 with
 
 tracking_events as (
 
     {{ rows_of_keys_loaded_since_last_run(
-        ref('stg_logistics__tracking_events'), 'tracking_event_id'
+        ref('stg_logistics__tracking_events'), 'tracking_event_id', day='cast(event_at as date)'
     ) }}
 
 ),

@@ -10,7 +10,7 @@ renamed as (
 
     select
         cast(campaign_id as bigint) as campaign_id,
-        upper(trim(cast(currency as varchar))) as currency_code,
+        upper(trim(cast(currency as {{ type_varchar() }}))) as currency_code,
         cast(impressions as bigint) as impressions,
         cast(clicks as bigint) as clicks,
         cast(platform_conversions as bigint) as platform_conversions,

@@ -9,7 +9,7 @@ source as (
 renamed as (
 
     select
-        upper(trim(cast(currency as varchar))) as currency_code,
+        upper(trim(cast(currency as {{ type_varchar() }}))) as currency_code,
         -- units of currency_code per 1 EUR
         cast(rate as numeric(18, 6)) as rate_per_eur,
         cast(rate_date as date) as rate_date,

@@ -9,8 +9,8 @@ source as (
 renamed as (
 
     select
-        upper(trim(cast(warehouse_code as varchar))) as warehouse_code,
-        upper(trim(cast(sku as varchar))) as sku,
+        upper(trim(cast(warehouse_code as {{ type_varchar() }}))) as warehouse_code,
+        upper(trim(cast(sku as {{ type_varchar() }}))) as sku,
         cast(on_hand_qty as integer) as on_hand_qty,
         cast(reserved_qty as integer) as reserved_qty,
         cast(inbound_qty as integer) as inbound_qty,

@@ -9,12 +9,12 @@ source as (
 renamed as (
 
     select
-        cast(tracking_event_id as varchar) as tracking_event_id,
-        cast(shipment_id as varchar) as shipment_id,
-        upper(trim(cast(carrier_code as varchar))) as carrier_code,
-        upper(trim(cast(event_code as varchar))) as event_code,
-        trim(cast(location as varchar)) as event_location,
-        upper(trim(cast(country_code as varchar))) as country_code,
+        cast(tracking_event_id as {{ type_varchar() }}) as tracking_event_id,
+        cast(shipment_id as {{ type_varchar() }}) as shipment_id,
+        upper(trim(cast(carrier_code as {{ type_varchar() }}))) as carrier_code,
+        upper(trim(cast(event_code as {{ type_varchar() }}))) as event_code,
+        trim(cast(location as {{ type_varchar() }})) as event_location,
+        upper(trim(cast(country_code as {{ type_varchar() }}))) as country_code,
         {{ to_utc_timestamp('event_at') }} as event_at,
         _dlt_load_id,
         _loaded_at

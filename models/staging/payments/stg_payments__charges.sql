@@ -10,14 +10,14 @@ renamed as (
 
     select
         -- ids
-        cast(id as varchar) as charge_id,
-        upper(trim(cast(order_number as varchar))) as order_number,
-        {{ hash_pii('cast(customer_email as varchar)') }} as customer_email_hash,
-        lower(trim(cast(customer_email as varchar))) as customer_email,
+        cast(id as {{ type_varchar() }}) as charge_id,
+        upper(trim(cast(order_number as {{ type_varchar() }}))) as order_number,
+        {{ hash_pii('cast(customer_email as ' ~ type_varchar() ~ ')') }} as customer_email_hash,
+        lower(trim(cast(customer_email as {{ type_varchar() }}))) as customer_email,
         -- codes
-        lower(trim(cast(status as varchar))) as charge_status,
-        lower(trim(cast(payment_method as varchar))) as payment_method,
-        upper(trim(cast(currency as varchar))) as currency_code,
+        lower(trim(cast(status as {{ type_varchar() }}))) as charge_status,
+        lower(trim(cast(payment_method as {{ type_varchar() }}))) as payment_method,
+        upper(trim(cast(currency as {{ type_varchar() }}))) as currency_code,
         -- amounts: the API sends minor units
         {{ minor_units_to_amount('amount') }} as amount,
         -- risk_score exists only from the processor's schema change on

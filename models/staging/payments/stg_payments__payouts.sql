@@ -9,9 +9,9 @@ source as (
 renamed as (
 
     select
-        cast(id as varchar) as payout_id,
-        lower(trim(cast(status as varchar))) as payout_status,
-        upper(trim(cast(currency as varchar))) as currency_code,
+        cast(id as {{ type_varchar() }}) as payout_id,
+        lower(trim(cast(status as {{ type_varchar() }}))) as payout_status,
+        upper(trim(cast(currency as {{ type_varchar() }}))) as currency_code,
         {{ minor_units_to_amount('amount') }} as net_amount,
         {{ minor_units_to_amount('fee_amount') }} as fee_amount,
         cast(charge_count as integer) as charge_count,

@@ -9,11 +9,11 @@ source as (
 renamed as (
 
     select
-        cast(id as varchar) as refund_id,
-        cast(charge_id as varchar) as charge_id,
-        lower(trim(cast(reason as varchar))) as refund_reason,
-        lower(trim(cast(status as varchar))) as refund_status,
-        upper(trim(cast(currency as varchar))) as currency_code,
+        cast(id as {{ type_varchar() }}) as refund_id,
+        cast(charge_id as {{ type_varchar() }}) as charge_id,
+        lower(trim(cast(reason as {{ type_varchar() }}))) as refund_reason,
+        lower(trim(cast(status as {{ type_varchar() }}))) as refund_status,
+        upper(trim(cast(currency as {{ type_varchar() }}))) as currency_code,
         {{ minor_units_to_amount('amount') }} as amount,
         {{ epoch_to_utc_timestamp('created') }} as created_at,
         {{ epoch_to_utc_timestamp('updated') }} as updated_at,

@@ -10,8 +10,8 @@ renamed as (
 
     select
         cast(discount_id as bigint) as discount_id,
-        upper(trim(cast(discount_code as varchar))) as discount_code,
-        lower(trim(cast(discount_type as varchar))) as discount_type,
+        upper(trim(cast(discount_code as {{ type_varchar() }}))) as discount_code,
+        lower(trim(cast(discount_type as {{ type_varchar() }}))) as discount_type,
         cast(discount_value as numeric(18, 2)) as discount_value,
         cast(valid_from as date) as valid_from_date,
         cast(valid_to as date) as valid_to_date,

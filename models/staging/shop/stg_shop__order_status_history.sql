@@ -11,7 +11,7 @@ renamed as (
     select
         cast(status_history_id as bigint) as status_history_id,
         cast(order_id as bigint) as order_id,
-        lower(trim(cast(status as varchar))) as order_status,
+        lower(trim(cast(status as {{ type_varchar() }}))) as order_status,
         {{ to_utc_timestamp('changed_at') }} as changed_at,
         _dlt_load_id,
         _loaded_at

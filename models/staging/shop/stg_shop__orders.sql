@@ -11,14 +11,14 @@ renamed as (
     select
         -- ids
         cast(order_id as bigint) as order_id,
-        upper(trim(cast(order_number as varchar))) as order_number,
+        upper(trim(cast(order_number as {{ type_varchar() }}))) as order_number,
         cast(customer_id as bigint) as customer_id,
         cast(shipping_address_id as bigint) as shipping_address_id,
         cast(billing_address_id as bigint) as billing_address_id,
         cast(discount_id as bigint) as discount_id,
         -- codes
-        lower(trim(cast(status as varchar))) as order_status,
-        upper(trim(cast(currency_code as varchar))) as currency_code,
+        lower(trim(cast(status as {{ type_varchar() }}))) as order_status,
+        upper(trim(cast(currency_code as {{ type_varchar() }}))) as currency_code,
         -- amounts in the order's currency
         {{ money('subtotal_amount') }} as subtotal_amount,
         {{ money('discount_amount') }} as discount_amount,

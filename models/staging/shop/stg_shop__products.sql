@@ -11,9 +11,9 @@ renamed as (
     select
         cast(product_id as bigint) as product_id,
         cast(category_id as bigint) as category_id,
-        upper(trim(cast(sku as varchar))) as sku,
-        trim(cast(product_name as varchar)) as product_name,
-        lower(trim(cast(status as varchar))) as product_status,
+        upper(trim(cast(sku as {{ type_varchar() }}))) as sku,
+        trim(cast(product_name as {{ type_varchar() }})) as product_name,
+        lower(trim(cast(status as {{ type_varchar() }}))) as product_status,
         {{ money('list_price_eur') }} as list_price_eur,
         {{ money('unit_cost_eur') }} as unit_cost_eur,
         cast(weight_kg as numeric(10, 3)) as weight_kg,
