@@ -529,7 +529,7 @@ def install_pii_hash_key(session: Any) -> bool:
     As on PostgreSQL (`warehouse.postgres.install_pii_hash_key`) the key travels as a query
     parameter, never in SQL text, and a key already in place is kept: a new key would change
     every hash. Returns whether a key was set; without the variable nothing happens, and the
-    build's on-run-start check says what is missing.
+    build's on-run-start (macros/ensure_pii_hash_key.sql) puts the development key in place.
     """
     from warehouse.postgres import PII_KEY_ENV, PII_KEY_SCHEMA, PII_KEY_TABLE
 
