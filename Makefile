@@ -34,8 +34,16 @@ $(UV):
 
 # Bytecode compiled at install: a Python that never writes its .pyc files (PYTHONDONTWRITEBYTECODE)
 # otherwise compiles Airflow from source in every process (10.4 s of CPU instead of 4.5 s).
+# --inexact: a sync leaves installed packages it was not asked for, so that `make demo` after
+# `make test` keeps the spark group (a plain, exact sync would uninstall its 480 MB each time).
 .venv/.synced: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --locked --compile-bytecode
+	$(UV) sync --locked --inexact --compile-bytecode
+	@touch $@
+
+# The Spark engine's packages (dependency group spark: pyspark, dbt-spark), for `make test`'s
+# tests/spark and `--target spark`; `make demo` does not need them.
+.venv/.synced-spark: .venv/.synced
+	$(UV) sync --locked --inexact --compile-bytecode --group spark
 	@touch $@
 
 setup: .venv/.synced
@@ -49,7 +57,7 @@ lint: setup
 	WAREHOUSE_DUCKDB_PATH=$(LINT_DUCKDB) $(VENV_BIN)/sqlfluff lint --processes 2 \
 		models snapshots analyses tests/data_tests
 
-test: lint
+test: lint .venv/.synced-spark
 	@# pytest exits 5 when it collected nothing: that is a failure here, not a pass.
 	@# One pytest-xdist worker per core; tests that share a built warehouse share a worker, and
 	@# the groups that run whole pipelines start first (tests/conftest.py groups and orders them).

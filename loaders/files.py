@@ -278,6 +278,13 @@ def replace_redelivered_files(pipeline: dlt.Pipeline, load_ids: Collection[str])
         with client.execute_query(f"select count(*) from ({latest_deliveries}) as files") as cur:
             if not cur.fetchone()[0]:
                 return
+        if pipeline.destination.destination_type == "dlt.destinations.filesystem":
+            latest = {
+                source_file: load_id
+                for source_file, load_id in client.execute_sql(latest_deliveries) or []
+            }
+            _drop_replaced_rows_in_lake(pipeline, tables, latest)
+            return
         with client.begin_transaction():
             for name in tables:
                 table = client.make_qualified_table_name(name)
@@ -291,6 +298,46 @@ def replace_redelivered_files(pipeline: dlt.Pipeline, load_ids: Collection[str])
                     )
                     """
                 )
+
+
+def _drop_replaced_rows_in_lake(
+    pipeline: dlt.Pipeline, tables: list[str], latest: dict[str, str]
+) -> None:
+    """The lake's version of the delete above: rewrite each Parquet file holding rows that an
+    earlier delivery of a file in `latest` (source file -> its latest load id) landed.
+
+    Parquet files cannot delete rows in place. A file of dlt's lake layout holds the rows of
+    one load (`<load id>.<file id>.parquet`), so only files of loads before the latest
+    delivery are read. The new file replaces the old by a rename, and the step is idempotent:
+    a run killed in between leaves rows that the next run, naming the same loads, drops.
+    """
+    import pyarrow.parquet as pq
+
+    newest = max(latest.values())
+    with pipeline.destination_client() as client:
+        lake: Any = client
+        for name in tables:
+            for path in lake.list_table_files(name):
+                file_name = path.rsplit("/", 1)[-1]
+                load_id = ".".join(file_name.split(".")[:2])
+                if not file_name.endswith(".parquet") or load_id >= newest:
+                    continue
+                with lake.fs_client.open(path, "rb") as handle:
+                    rows = pq.read_table(handle)
+                keep = [
+                    not (source_file in latest and latest[source_file] > row_load)
+                    for source_file, row_load in zip(
+                        rows.column(SOURCE_FILE_COLUMN).to_pylist(),
+                        rows.column("_dlt_load_id").to_pylist(),
+                        strict=True,
+                    )
+                ]
+                if all(keep):
+                    continue
+                partial = f"{path}.partial"
+                with lake.fs_client.open(partial, "wb") as handle:
+                    pq.write_table(rows.filter(pa.array(keep)), handle)
+                lake.fs_client.mv(partial, path)
 
 
 def _is_load_id(load_id: str) -> bool:

@@ -40,6 +40,7 @@ class SourceContext:
 
     def loaded_rows(self, table: str) -> int | None:
         """Rows `table` holds in the pipeline's destination now; None before dlt created it."""
+        from dlt.common.destination.exceptions import DestinationUndefinedEntity
         from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
         pipeline = self.pipeline
@@ -47,6 +48,15 @@ class SourceContext:
             return None
         if not pipeline.default_schema_name or table not in pipeline.default_schema.tables:
             return None
+        if pipeline.destination.destination_type == "dlt.destinations.filesystem":
+            # In the lake a table is its files: one the schema knows but no load sent rows to
+            # has none, and dlt's SQL view over it fails with an error of its own.
+            with pipeline.destination_client() as lake:
+                try:
+                    if not lake.list_table_files(table):  # type: ignore[attr-defined]
+                        return None
+                except DestinationUndefinedEntity:  # not even its folder
+                    return None
         try:
             with pipeline.sql_client() as client:
                 query = f"select count(*) from {client.make_qualified_table_name(table)}"

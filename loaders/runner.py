@@ -1,6 +1,7 @@
 """`load()`: land Larkspur's source systems in the warehouse, one dlt pipeline per source."""
 
 import json
+import logging
 import signal
 import time
 import uuid
@@ -12,6 +13,7 @@ from typing import Any
 
 import dlt
 import duckdb
+import pyarrow.dataset
 from dlt.common.configuration.exceptions import (
     ConfigFieldMissingException,
     ConfigValueCannotBeCoercedException,
@@ -36,7 +38,8 @@ from warehouse.database import is_lock_error
 from warehouse.errors import WarehouseError
 from warehouse.settings import destination_name, duckdb_memory_limit, resolve_paths
 
-DESTINATIONS = ("duckdb", "postgres")
+# "spark" lands Parquet in the lake (dlt's filesystem destination) for the Spark engine to read
+DESTINATIONS = ("duckdb", "postgres", "spark")
 META_DATASET = f"raw_{META_DATASET_NAME}"
 LOAD_RUNS_TABLE = "load_runs"
 
@@ -100,7 +103,13 @@ class _Settings:
     data_dir: Path
     destination: str
     duckdb_path: Path
+    lake_url: str
     allow_shrink: bool = False
+
+    @property
+    def lands_files(self) -> bool:
+        """Whether the destination is the lake: files, no SQL database (see `lake_destination`)."""
+        return self.destination == "spark"
 
 
 def _resolve_settings(
@@ -112,7 +121,7 @@ def _resolve_settings(
         raise LoaderError(
             f"unknown destination {resolved_destination!r}: use one of {', '.join(DESTINATIONS)}"
         )
-    return _Settings(paths.data_dir, resolved_destination, paths.duckdb_path)
+    return _Settings(paths.data_dir, resolved_destination, paths.duckdb_path, paths.lake_url)
 
 
 def _check_source_names(sources: Sequence[str] | None) -> list[str]:
@@ -160,9 +169,36 @@ def duckdb_destination(duckdb_path: Path) -> Destination:
     return dlt.destinations.duckdb(credentials=credentials)
 
 
+def lake_destination(lake_url: str) -> Destination:
+    """dlt's filesystem destination writing Parquet into `<lake>/raw_<source>/<table>/`.
+
+    dlt's default layout (`{table_name}/{load_id}.{file_id}.{ext}`) gives each table a folder
+    of its own, which the Spark engine registers as one external table
+    (`warehouse.spark.register_lake`). Its `_dlt_loads` and state are JSON files beside them.
+    What plain Parquet files cannot do, dlt and this runner do differently there: `merge`
+    falls back to `append` (the staging models' completed loads and the ODS models' latest row
+    per key keep one version), rows are never deleted in place (see
+    `_discard_unrecorded_rows` and `loaders.files.replace_redelivered_files`).
+    """
+    return dlt.destinations.filesystem(bucket_url=lake_url, destination_name="lake")
+
+
+class _ExpectedLakeFallback(logging.Filter):
+    """Drops dlt's warning that the lake appends what a source merges: expected there (see
+    `lake_destination`), and repeated for every table of every load it would bury the rest."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Falling back to `append`")
+
+
 def _destination(settings: _Settings) -> Destination:
     if settings.destination == "duckdb":
         return duckdb_destination(settings.duckdb_path)
+    if settings.lands_files:
+        dlt_logger = logging.getLogger("dlt")
+        if not any(isinstance(known, _ExpectedLakeFallback) for known in dlt_logger.filters):
+            dlt_logger.addFilter(_ExpectedLakeFallback())
+        return lake_destination(settings.lake_url)
     return dlt.destinations.postgres()
 
 
@@ -313,8 +349,12 @@ def _rows_of_loads(pipeline: dlt.Pipeline, load_ids: list[str]) -> dict[str, int
                 f"select count(*) from {client.make_qualified_table_name(table)} "
                 f"where _dlt_load_id in ({placeholders})"
             )
-            with client.execute_query(query, *load_ids) as cursor:
-                count = cursor.fetchone()[0]
+            try:
+                with client.execute_query(query, *load_ids) as cursor:
+                    count = cursor.fetchone()[0]
+            except DestinationUndefinedEntity:
+                # a table of the lake no load sent rows to has no files, so no SQL view
+                continue
             if count:
                 rows[table] = count
     return rows
@@ -345,6 +385,11 @@ def _discard_unrecorded_rows(pipeline: dlt.Pipeline) -> None:
     are put back first: killed in between, the next run deletes and reruns them all again.
     Tables loaded through dlt's staging dataset (merge) replace rows by key on every run.
     """
+    if lands_files(pipeline):
+        # In the lake a job writes one file named after its load and its own file id: run
+        # again, it rewrites that file, so its rows land once without deleting anything (which
+        # Parquet files could not do in place).
+        return
     # dlt keeps the job files of its packages here; no public API moves a job back
     packages = pipeline._get_load_storage().normalized_packages
     with pipeline.destination_client() as job_client:
@@ -383,6 +428,11 @@ def _discard_unrecorded_rows(pipeline: dlt.Pipeline) -> None:
                         continue
 
 
+def lands_files(pipeline: dlt.Pipeline) -> bool:
+    """Whether the pipeline loads into the lake (dlt's filesystem destination)."""
+    return pipeline.destination.destination_type == "dlt.destinations.filesystem"
+
+
 def _unlogged_loads(pipeline: dlt.Pipeline, source: str) -> list[str]:
     """Completed loads of the source's dataset that no `raw_meta.load_runs` row names.
 
@@ -397,19 +447,44 @@ def _unlogged_loads(pipeline: dlt.Pipeline, source: str) -> list[str]:
             )
         except DestinationUndefinedEntity:
             return []
-        logged: set[str] = set()
-        with client.with_alternative_dataset_name(META_DATASET):
-            try:
-                runs = client.execute_sql(
-                    f"select load_ids from {client.make_qualified_table_name(LOAD_RUNS_TABLE)} "
-                    "where source = %s",
-                    source,
-                )
-            except DestinationUndefinedEntity:
-                runs = []
-        for (load_ids,) in runs or []:
-            logged.update(json.loads(load_ids))
+        if lands_files(pipeline):
+            runs = _lake_load_runs(pipeline, source)
+        else:
+            with client.with_alternative_dataset_name(META_DATASET):
+                try:
+                    runs = client.execute_sql(
+                        "select load_ids from "
+                        f"{client.make_qualified_table_name(LOAD_RUNS_TABLE)} where source = %s",
+                        source,
+                    )
+                except DestinationUndefinedEntity:
+                    runs = []
+    logged: set[str] = set()
+    for (load_ids,) in runs or []:
+        logged.update(json.loads(load_ids))
     return sorted({load_id for (load_id,) in loaded or []} - logged)
+
+
+def _lake_load_runs(pipeline: dlt.Pipeline, source: str) -> list[tuple[str]]:
+    """`raw_meta.load_runs`' `load_ids` of `source`, read from its Parquet files in the lake.
+
+    dlt's SQL client of a lake dataset sees that dataset's tables only, not `raw_meta`'s.
+    """
+    with pipeline.destination_client() as client:
+        lake: Any = client
+        folder = lake.pathlib.join(lake.bucket_path, META_DATASET, LOAD_RUNS_TABLE)
+        if not lake.fs_client.isdir(folder):
+            return []
+        files = [
+            path for path in lake.fs_client.ls(folder, detail=False) if path.endswith(".parquet")
+        ]
+        if not files:
+            return []
+        runs = pyarrow.dataset.dataset(files, filesystem=lake.fs_client, format="parquet")
+        table = runs.to_table(
+            columns=["load_ids"], filter=pyarrow.dataset.field("source") == source
+        )
+    return [(load_ids,) for load_ids in table.column("load_ids").to_pylist()]
 
 
 def _files_of_loads(pipeline: dlt.Pipeline, load_ids: list[str]) -> list[str]:
@@ -565,7 +640,14 @@ def _log_runs(
         "started_at": {"data_type": "timestamp"},
         "finished_at": {"data_type": "timestamp"},
     }
-    pipeline.run(rows, table_name=LOAD_RUNS_TABLE, write_disposition="append", columns=columns)
+    pipeline.run(
+        rows,
+        table_name=LOAD_RUNS_TABLE,
+        write_disposition="append",
+        columns=columns,
+        # the lake's default would be JSON lines; its tables are Parquet, like the sources'
+        loader_file_format="parquet" if settings.lands_files else None,
+    )
 
 
 def load(

@@ -22,8 +22,10 @@ from warehouse.errors import WarehouseError
 from warehouse.settings import (
     Paths,
     apply_environment,
+    destination_name,
     duckdb_memory_limit,
     resolve_paths,
+    spark_settings,
     temporary_environment,
 )
 
@@ -61,6 +63,7 @@ class DbtTarget(StrEnum):
     dev = "dev"
     ci = "ci"
     postgres = "postgres"
+    spark = "spark"
 
 
 class WarehouseType(StrEnum):
@@ -68,14 +71,15 @@ class WarehouseType(StrEnum):
 
     duckdb = "duckdb"
     postgres = "postgres"
+    spark = "spark"
 
 
 TargetOption = Annotated[
     DbtTarget | None,
     typer.Option(
         "--target",
-        help="dbt target in profiles.yml: dev (DuckDB, default), ci (DuckDB in a scratch file) "
-        "or postgres.",
+        help="dbt target in profiles.yml: dev (DuckDB, default), ci (DuckDB in a scratch file), "
+        "postgres or spark (a local Spark Connect server, or WAREHOUSE_SPARK_REMOTE's).",
         show_default=False,
     ),
 ]
@@ -240,7 +244,12 @@ def load(
         list[str] | None, typer.Argument(help="Sources to load (default: all).", show_default=False)
     ] = None,
     destination: Annotated[
-        str | None, typer.Option(help="duckdb (default) or postgres.", show_default=False)
+        str | None,
+        typer.Option(
+            help="duckdb (default), postgres, or spark (Parquet in the lake, WAREHOUSE_LAKE_URL, "
+            "registered as tables of the Spark engine).",
+            show_default=False,
+        ),
     ] = None,
     local_api: Annotated[
         bool,
@@ -256,10 +265,38 @@ def load(
 ) -> None:
     """Load source systems into the warehouse's `raw_<source>` schemas with dlt."""
     paths = instance(data_dir, writes=True)
-    report = load_sources(paths, sources, destination, local_api, allow_shrink=allow_shrink)
-    print_load_report(report)
+    if destination_name(destination) == "spark":
+        from warehouse.spark import spark_server
+
+        # the server starts while the sources load, and registers what did load, also when
+        # another source failed
+        with spark_server(paths):
+            report = load_sources(paths, sources, "spark", local_api, allow_shrink=allow_shrink)
+            print_load_report(report)
+            register_lake_tables(paths)
+    else:
+        report = load_sources(paths, sources, destination, local_api, allow_shrink=allow_shrink)
+        print_load_report(report)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def register_lake_tables(paths: Paths) -> None:
+    """Register the lake's raw tables in the Spark catalog (`warehouse.spark.register_lake`)."""
+    from loaders.registry import loader_datasets
+    from warehouse.spark import register_lake, spark_server, spark_session
+
+    datasets = [f"raw_{name}" for name in loader_datasets()]
+    with spark_server(paths) as server, console.status("Registering the lake's tables in Spark"):
+        remote = server.remote
+        started = time.monotonic()
+        with spark_session(remote) as session:
+            registration = register_lake(session, paths.lake_url, datasets)
+    console.print(
+        f"Registered {registration.table_count} lake tables in {len(registration.tables)} "
+        f"Spark schemas in {time.monotonic() - started:.1f} s"
+        + (f"; dropped {', '.join(registration.dropped)}" if registration.dropped else "")
+    )
 
 
 def load_sources(
@@ -362,7 +399,11 @@ def build_warehouse(
     if target in (None, "dev", "ci"):
         ensure_writable(paths.duckdb_path)
     args = build_arguments(select=select, full_refresh=full_refresh, full_check=full_check)
-    result = run_dbt(args, paths, target=target, quiet=quiet)
+    engine = nullcontext()
+    if target == "spark":
+        engine = spark_engine(paths)
+    with engine:
+        result = run_dbt(args, paths, target=target, quiet=quiet)
     # dbt itself only logs a selection of nothing and exits 0
     if select and result.ok and result.nodes_run == 0:
         raise WarehouseError(
@@ -370,6 +411,21 @@ def build_warehouse(
             f"built: `.venv/bin/dbt ls --select {select}` lists what a selection matches"
         )
     return result
+
+
+@contextmanager
+def spark_engine(paths: Paths) -> Iterator[str]:
+    """The Spark Connect server a dbt run on `--target spark` uses, with the PII key in place.
+
+    dbt-spark's session method reads the server's address from SPARK_REMOTE, which
+    `warehouse.spark.spark_server` sets for the block.
+    """
+    from warehouse.spark import install_pii_hash_key, spark_server, spark_session
+
+    with spark_server(paths) as server:
+        with spark_session(server.remote) as session:
+            install_pii_hash_key(session)
+        yield server.remote
 
 
 def print_dbt_result(title: str, result: DbtResult) -> None:
@@ -427,7 +483,8 @@ def demo(
             "--warehouse",
             # `demo --target postgres` is how it was spelt before `--target` meant a dbt target
             "--target",
-            help="Warehouse: duckdb (embedded) or postgres (each step as its own role).",
+            help="Warehouse: duckdb (embedded), postgres (each step as its own role) or spark "
+            "(the lake and a Spark Connect server).",
         ),
     ] = WarehouseType.duckdb,
     data_dir: DataDirOption = None,
@@ -438,6 +495,13 @@ def demo(
 
     paths = instance(data_dir, creates=True)
     started = time.monotonic()
+    if warehouse is WarehouseType.spark:
+        # fail on a missing Java or package before minutes of simulation, not after
+        from warehouse.spark import check_installed, check_java
+
+        check_installed()
+        if spark_settings().remote is None:
+            check_java()
     state_file = paths.sources_dir / "simulator_state.json"
     if state_file.exists():
         console.print(
@@ -463,6 +527,10 @@ def demo(
         load_environment = postgres.loader_environment()
         build_environment = postgres.transformer_environment()
         destination = dbt_target = "postgres"
+
+    if warehouse is WarehouseType.spark:
+        demo_on_spark(paths, started)
+        return
 
     with temporary_environment(load_environment):
         report = load_sources(paths, None, destination, local_api=True)
@@ -510,6 +578,43 @@ def setup_postgres(
     console.print(
         f"PostgreSQL warehouse {postgres.database} is ready: roles {', '.join(postgres.roles)}"
     )
+
+
+def demo_on_spark(paths: Paths, started: float) -> None:
+    """The demo's load and build on the Spark engine: the sources land in the lake, one Spark
+    Connect server serves the registration and dbt, and stops with the demo.
+
+    No docs site: its pages read the DuckDB warehouse (`warehouse docs` builds it there).
+    """
+    from warehouse.spark import spark_server, spark_session, table_counts
+
+    # one server for the whole demo, starting while the sources load
+    with spark_server(paths) as server:
+        report = load_sources(paths, None, "spark", local_api=True)
+        print_load_report(report)
+        if not report.ok:
+            raise WarehouseError(
+                "some sources failed to load", hint="see the messages above, fix, and run again"
+            )
+        remote = server.remote
+        register_lake_tables(paths)
+        with console.status("Running dbt build on Spark (seeds, models, tests)..."):
+            build_result = build_warehouse(paths, full_check=True, target="spark", quiet=True)
+        print_dbt_result("dbt build", build_result)
+        with spark_session(remote) as session:
+            schemas = table_counts(session)
+    console.print()
+    console.print(f"[bold]Done in {time.monotonic() - started:.0f} s.[/]")
+    console.print(f"Lake: {paths.lake_url}")
+    where = "WAREHOUSE_SPARK_REMOTE" if spark_settings().remote else "a local server, stopped now"
+    console.print(f"Spark: {remote} ({where}); metastore and tables in {paths.spark_dir}")
+    console.print("Schemas: " + ", ".join(f"{schema} ({n})" for schema, n in schemas.items()))
+    if not build_result.ok:
+        raise WarehouseError(
+            "dbt build failed on Spark",
+            hint=f"details in {paths.dbt_log_dir / 'dbt.log'}; "
+            "`warehouse build --target spark` shows them live",
+        )
 
 
 def print_demo_summary(paths: Paths, site: Path, elapsed: float) -> None:

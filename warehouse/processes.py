@@ -30,6 +30,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import IO
 
 PR_SET_PDEATHSIG = 1
 # Time a stopped child gets to exit on SIGTERM before it and its process group are killed.
@@ -82,16 +83,8 @@ def run_child(
     On Ctrl-C or SIGTERM the child's process group is stopped and waited for before
     `Interrupted` (saying that `name` stopped too) goes up to the CLI.
     """
-    guarded = [sys.executable, "-m", "warehouse.processes", str(os.getpid()), *command]
-    process = subprocess.Popen(
-        guarded,
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE if capture else None,
-        stderr=subprocess.PIPE if capture else None,
-        text=True,
-        process_group=0,
-    )
+    pipe = subprocess.PIPE if capture else None
+    process = start_child(command, cwd=cwd, env=env, stdout=pipe, stderr=pipe)
     try:
         stdout, stderr = process.communicate()
     except BaseException as stopped:
@@ -102,6 +95,32 @@ def run_child(
             ) from stopped
         raise
     return subprocess.CompletedProcess(list(command), process.returncode, stdout, stderr)
+
+
+def start_child(
+    command: Sequence[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    stdout: int | IO[str] | None = None,
+    stderr: int | IO[str] | None = None,
+) -> subprocess.Popen[str]:
+    """Start `command` in a process group of its own, to die with this process (see above).
+
+    For a child that runs beside the command (a server) rather than to its end: the caller
+    stops it with `stop_process_group`. Call it from the main thread: Linux sends the signal
+    when the *thread* that started the child ends.
+    """
+    guarded = [sys.executable, "-m", "warehouse.processes", str(os.getpid()), *command]
+    return subprocess.Popen(
+        guarded,
+        cwd=cwd,
+        env=env,
+        stdout=stdout,
+        stderr=stderr,
+        text=True,
+        process_group=0,
+    )
 
 
 def stop_process_group(process: subprocess.Popen[str]) -> None:

@@ -4,7 +4,11 @@ One place decides the paths so that the CLI, the loaders, dbt and the tests agre
 `WAREHOUSE_DATA_DIR` (default `./data` in the project) holds the simulated source systems and
 the DuckDB warehouse; `WAREHOUSE_DUCKDB_PATH` overrides the warehouse file alone;
 `WAREHOUSE_DUCKDB_MEMORY_LIMIT` caps DuckDB's memory in loads and builds;
-`WAREHOUSE_DESTINATION` (default duckdb) is where the loaders write.
+`WAREHOUSE_DESTINATION` (default duckdb) is where the loaders write. The Spark engine (`--target
+spark`) reads three more: `WAREHOUSE_LAKE_URL` (default `<data>/lake`, any fsspec URL) is where
+its loads land as Parquet, `WAREHOUSE_SPARK_REMOTE` (`sc://host:port`) is a Spark Connect server to
+use instead of starting a local one, `WAREHOUSE_SPARK_DRIVER_MEMORY` (default 1g) the local
+server's heap; dbt alone reads `WAREHOUSE_SPARK_SCHEMA` (profiles.yml, default main).
 """
 
 from __future__ import annotations
@@ -52,12 +56,22 @@ DEFAULT_DUCKDB_MEMORY_LIMIT = _profile_memory_limit()
 MINIMUM_DUCKDB_MEMORY_LIMIT = "64MB"
 
 
+DEFAULT_SPARK_DRIVER_MEMORY = "1g"
+
+
 @dataclass(frozen=True)
 class Paths:
     """The folders and files one warehouse instance uses."""
 
     data_dir: Path
     duckdb_path: Path
+    # where `--destination spark` lands Parquet: a folder, or any URL fsspec and Spark can read
+    lake_url: str = ""
+
+    @property
+    def spark_dir(self) -> Path:
+        """The local Spark Connect server's metastore, table folder, logs and pid file."""
+        return self.data_dir / "spark"
 
     @property
     def sources_dir(self) -> Path:
@@ -83,7 +97,33 @@ def resolve_paths(data_dir: Path | None = None, duckdb_path: Path | None = None)
     data = data.expanduser().resolve()
     env_duckdb = os.environ.get("WAREHOUSE_DUCKDB_PATH")
     duckdb_file = duckdb_path or (Path(env_duckdb) if env_duckdb else data / "warehouse.duckdb")
-    return Paths(data_dir=data, duckdb_path=duckdb_file.expanduser().resolve())
+    lake = os.environ.get("WAREHOUSE_LAKE_URL") or str(data / "lake")
+    if "://" not in lake:
+        lake = str(Path(lake).expanduser().resolve())
+    return Paths(data_dir=data, duckdb_path=duckdb_file.expanduser().resolve(), lake_url=lake)
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """How the Spark engine is reached: a server of the user's, or one started locally."""
+
+    # `sc://host:port` of a running Spark Connect server; None starts a local one
+    remote: str | None
+    # the local server's driver heap (`spark.driver.memory`)
+    driver_memory: str
+
+
+def spark_settings() -> SparkSettings:
+    """`WAREHOUSE_SPARK_REMOTE` and `WAREHOUSE_SPARK_DRIVER_MEMORY`, read here only."""
+    remote = os.environ.get("WAREHOUSE_SPARK_REMOTE") or None
+    if remote is not None and not remote.startswith("sc://"):
+        raise WarehouseError(
+            f"WAREHOUSE_SPARK_REMOTE={remote!r} is not a Spark Connect address",
+            hint="write it as sc://host:port (15002 is Spark Connect's usual port), or unset it "
+            "to start a local server",
+        )
+    memory = os.environ.get("WAREHOUSE_SPARK_DRIVER_MEMORY") or DEFAULT_SPARK_DRIVER_MEMORY
+    return SparkSettings(remote=remote, driver_memory=memory)
 
 
 def destination_name(destination: str | None = None) -> str:
