@@ -6,7 +6,8 @@
     the snapshot's rows with the changes applied are written to a table beside it, which then
     overwrites the snapshot (Spark refuses to overwrite a table that the same statement reads).
     The rows are those dbt's update-then-insert gives on DuckDB and PostgreSQL; a Delta, Iceberg
-    or Hudi table still gets dbt-spark's MERGE. Everything else is dbt-spark's, unchanged.
+    or Hudi table still gets dbt-spark's MERGE. Everything else is dbt-spark's, unchanged, but
+    for its refusal of an existing table in another format, which the rebuild handles too.
     DuckDB and PostgreSQL keep dbt's own snapshot: this materialization is Spark's only. -#}
 {% materialization snapshot, adapter='spark' %}
 
