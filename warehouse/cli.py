@@ -398,7 +398,9 @@ def build_warehouse(
 
     if target in (None, "dev", "ci"):
         ensure_writable(paths.duckdb_path)
-    args = build_arguments(select=select, full_refresh=full_refresh, full_check=full_check)
+    args = build_arguments(
+        select=select, full_refresh=full_refresh, full_check=full_check, target=target
+    )
     engine = nullcontext()
     if target == "spark":
         engine = spark_engine(paths)

@@ -15,6 +15,7 @@ from tests.models.conftest import (
     scalar,
 )
 from warehouse.cli import build_warehouse
+from warehouse.dbt import DAILY_BUILD_EXCLUDE, build_arguments
 
 
 def test_builds_succeed(models_warehouse: ModelsWarehouse) -> None:
@@ -244,3 +245,16 @@ def test_daily_build_runs_no_unit_tests(models_warehouse: ModelsWarehouse) -> No
     ran = models_warehouse.daily_run_results["results"]
     assert len(ran) > 300
     assert [node for node in ran if node["unique_id"].startswith("unit_test.")] == []
+
+
+@pytest.mark.parametrize(
+    ("target", "leaves_not_null_out"), [(None, True), ("postgres", True), ("spark", False)]
+)
+def test_a_daily_build_keeps_the_not_null_tests_where_the_warehouse_does_not_enforce_them(
+    target: str | None, leaves_not_null_out: bool
+) -> None:
+    # Spark's plain Parquet tables accept a null in a column the contract declares not null,
+    # so there the tests are the only check left
+    arguments = build_arguments(target=target)
+    assert ("--exclude" in arguments and DAILY_BUILD_EXCLUDE in arguments) is leaves_not_null_out
+    assert "unit_test" in arguments
