@@ -52,9 +52,7 @@ def _check_events(lines: pa.Table) -> tuple[pa.Table, pa.Table]:
     )
 
 
-# appended and replaced by file (loaders.files), not merged on event_id
-@dlt.transformer(name=settings.TABLE_NAME, write_disposition="append")
-def events(file_items: list[FileItemDict]) -> Any:
+def read_events(file_items: list[FileItemDict]) -> Any:
     """Web events of every new or re-delivered export file, with invalid lines quarantined.
 
     Args:
@@ -94,6 +92,11 @@ def web(
     """
     require_folder(bucket_url, "web export")
     listing = filesystem(bucket_url=bucket_url, file_glob=file_glob).with_name("web_files")
+    # A transformer of this call's own: `listing | transformer` returns the transformer itself,
+    # and dlt keeps the hints a run applies (its file format too) on it and its table
+    # variants, so a module-level one carried one load's hints into the next of the process.
+    # Appended and replaced by file (loaders.files), not merged on event_id.
+    events = dlt.transformer(read_events, name=settings.TABLE_NAME, write_disposition="append")
     reader = listing | events
     disposition = merge_after_first_load(QUARANTINE_TABLE, loaded_rows)
     register_quarantine_table(reader, disposition)
