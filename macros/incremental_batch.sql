@@ -148,3 +148,43 @@
     {%- endif -%}
     {%- do return(none) -%}
 {%- endmacro %}
+
+{#- The rows an incremental model writes, from the CTE `batch` that holds the keys this run
+    recomputes. Where its table is partitioned by day (partition_by from
+    incremental_partition_by: Spark, which overwrites the batch's days whole), each of those
+    days must be written whole: the held rows of the days whose keys the batch does not
+    recompute are written back unchanged, as delete+insert on unique_key would leave them.
+    Both sides name the held table's columns, whose order differs from the batch's (Spark
+    keeps partition columns last); a column the model gained since therefore needs a full
+    refresh there. Elsewhere, the batch itself. -#}
+{% macro batch_with_rest_of_its_days(batch) -%}
+    {%- if is_incremental() and config.get('partition_by') -%}
+        {%- set day = config.get('partition_by') -%}
+        {%- set unique_key = config.get('unique_key') -%}
+        {%- set key = [unique_key] if unique_key is string else unique_key -%}
+        {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
+    select {{ columns | join(', ') }}
+    from {{ batch }}
+    union all
+    select {% for column in columns %}held.{{ column }}{{ ', ' if not loop.last }}{% endfor %}
+    from {{ this }} as held
+    where
+        (
+            held.{{ day }} in (select batch_days.{{ day }} from {{ batch }} as batch_days)
+            -- the rows without a day share a partition too
+            or held.{{ day }} is null
+            and exists (select 1 from {{ batch }} as undated where undated.{{ day }} is null)
+        )
+        and not exists (
+            select 1
+            from {{ batch }} as batch_keys
+            where
+            {%- for column in key %}
+                {% if not loop.first %}and {% endif -%}
+                batch_keys.{{ column }} = held.{{ column }}
+            {%- endfor %}
+        )
+    {%- else %}
+    select * from {{ batch }}
+    {%- endif %}
+{%- endmacro %}

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
-
 import duckdb
 import pytest
 from psycopg2.extensions import connection as PgConnection
 
 from tests.conftest import PostgresBuild
-from warehouse.postgres import MART_SCHEMAS
-from warehouse.settings import PROJECT_DIR
+from tests.parity import aggregate_query, differences, figure_kind, mart_relations
 
 pytestmark = pytest.mark.postgres
-
-MART_MODELS = sorted(
-    (path.parent.name, path.stem)
-    for schema in MART_SCHEMAS
-    for path in (PROJECT_DIR / "models" / "marts" / schema).glob("*.sql")
-)
-NUMERIC_TYPES = {"smallint", "integer", "bigint", "numeric", "real", "double precision"}
 
 
 def test_every_source_loads_into_postgres(postgres_build: PostgresBuild) -> None:
@@ -47,53 +36,27 @@ def test_project_builds_on_postgres(postgres_build: PostgresBuild) -> None:
     assert build.status_counts["pass"] > 200
 
 
-def aggregate_query(schema: str, model: str, columns: list[tuple[str, str]]) -> str:
-    """One row of figures both engines compute alike: row count, rounded sums, distinct counts."""
-    figures = ["count(*)"]
-    for column, data_type in columns:
-        quoted = f'"{column}"'
-        if data_type in NUMERIC_TYPES:
-            figures.append(f"round(cast(sum({quoted}) as numeric(38, 6)), 2)")
-        elif data_type == "boolean":
-            figures.append(f"sum(case when {quoted} then 1 else 0 end)")
-        else:
-            figures.append(f"count(distinct {quoted})")
-    return f"select {', '.join(figures)} from {schema}.{model}"
-
-
-def normalise(value: Any) -> Any:
-    """Both drivers return Decimal for the sums; counts come back as int either way."""
-    return Decimal(value) if isinstance(value, int | Decimal) else value
-
-
-@pytest.mark.parametrize(("schema", "model"), MART_MODELS, ids=lambda value: str(value))
+@pytest.mark.parametrize("relation", mart_relations())
 def test_mart_matches_duckdb(
     postgres_build: PostgresBuild,
     postgres: PgConnection,
     duckdb_warehouse: duckdb.DuckDBPyConnection,
-    schema: str,
-    model: str,
+    relation: str,
 ) -> None:
     assert postgres_build.build.ok, postgres_build.build.failures
+    schema, model = relation.split(".")
     with postgres.cursor() as cursor:
         cursor.execute(
             "select column_name, data_type from information_schema.columns"
             " where table_schema = %s and table_name = %s order by ordinal_position",
             [schema, model],
         )
-        columns = cursor.fetchall()
-        assert columns, f"{schema}.{model} is missing in PostgreSQL"
-        query = aggregate_query(schema, model, columns)
+        columns = [(name, figure_kind(data_type)) for name, data_type in cursor.fetchall()]
+        assert columns, f"{relation} is missing in PostgreSQL"
+        query = aggregate_query(relation, columns)
         cursor.execute(query)
-        postgres_figures = [normalise(value) for value in cursor.fetchone()]
-    duckdb_figures = [normalise(value) for value in duckdb_warehouse.execute(query).fetchone()]
+        figures = {"PostgreSQL": cursor.fetchone()}
+    figures["DuckDB"] = duckdb_warehouse.execute(query).fetchone()
 
-    names = ["row count", *(column for column, _ in columns)]
-    differences = [
-        f"{schema}.{model}.{name}: PostgreSQL {in_postgres} != DuckDB {in_duckdb}"
-        for name, in_postgres, in_duckdb in zip(
-            names, postgres_figures, duckdb_figures, strict=True
-        )
-        if in_postgres != in_duckdb
-    ]
-    assert not differences, f"first difference: {differences[0]} ({len(differences)} in all)"
+    found = differences(relation, [name for name, _ in columns], figures)
+    assert not found, f"first difference: {found[0]} ({len(found)} in all)"

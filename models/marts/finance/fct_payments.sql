@@ -3,6 +3,7 @@
         materialized='incremental',
         unique_key='payment_id',
         incremental_strategy=incremental_strategy(),
+        partition_by=incremental_partition_by('payment_date'),
         on_schema_change='append_new_columns',
     )
 }}
@@ -77,4 +78,4 @@ final as (
 
 )
 
-select * from final
+{{ batch_with_rest_of_its_days('final') }}

@@ -3,6 +3,7 @@
         materialized='incremental',
         unique_key=['snapshot_date', 'warehouse_code', 'sku'],
         incremental_strategy=incremental_strategy(),
+        partition_by=incremental_partition_by('snapshot_date'),
         on_schema_change='append_new_columns',
     )
 }}
@@ -90,4 +91,4 @@ final as (
 
 )
 
-select * from final
+{{ batch_with_rest_of_its_days('final') }}

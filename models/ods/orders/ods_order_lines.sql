@@ -3,6 +3,7 @@
         materialized='incremental',
         unique_key='order_line_id',
         incremental_strategy=incremental_strategy(),
+        partition_by=incremental_partition_by('order_date'),
         on_schema_change='append_new_columns',
     )
 }}
@@ -143,4 +144,4 @@ final as (
 
 )
 
-select * from final
+{{ batch_with_rest_of_its_days('final') }}
