@@ -8,8 +8,10 @@
   exponential backoff capped at the maximum delay; a `Retry-After` header sets the wait.
 - `bearer_auth()`: the `rest_api` auth for a token from configuration, stripped of the
   whitespace a secrets file or `echo` leaves around it (requests refuses a header with a newline).
-- `PageLocations` remembers the last page URL each resource received, so that a quarantined
+- `PageLocations` remembers the last page URL each resource handed on, so that a quarantined
   record says which endpoint and page it came from.
+- `prefetched()` fetches a list endpoint's next page in a thread while dlt checks and writes
+  the current one: the API's answer time overlaps the client's own work instead of adding to it.
 - `contract_check()` is a resource step checking each page against a `RecordContract` with the
   file sources' checker, sending the records that break it to `quarantined_records`.
 - `date_windows()` is a parent resource for endpoints queried by date range: windows of at most
@@ -21,10 +23,12 @@
 """
 
 import json
+import queue
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import dlt
 import pyarrow as pa
@@ -77,18 +81,33 @@ def bearer_auth(token: str) -> dict[str, str]:
 
 
 class PageLocations:
-    """Last page URL per resource, fed by a `rest_api` response hook."""
+    """Last page URL per resource: of the page `prefetched` handed on, or for a resource
+    fetching in dlt's own thread, of the last answer its `rest_api` response hook saw."""
 
     def __init__(self) -> None:
         self._last_url: dict[str, str] = {}
+
+    def remember(self, resource_name: str, response: Response) -> None:
+        """Record `response` as the page of `resource_name` being processed now."""
+        if response.ok:
+            # the location is stored with quarantined records: no password of the base URL
+            self._last_url[resource_name] = mask_secrets(f"GET {response.url}")
 
     def hook(self, resource_name: str) -> Callable[[Response], None]:
         """A response action recording each page `resource_name` receives."""
 
         def remember(response: Response, *args: Any, **kwargs: Any) -> None:
-            if response.ok:
-                # the location is stored with quarantined records: no password of the base URL
-                self._last_url[resource_name] = mask_secrets(f"GET {response.url}")
+            self.remember(resource_name, response)
+
+        return remember
+
+    def handed_on(self, resource_name: str) -> Callable[[Any], None]:
+        """A `prefetched` callback recording each page of `resource_name` as dlt gets it."""
+
+        def remember(page: Any) -> None:
+            response = getattr(page, "response", None)  # rest_api's PageData carries its answer
+            if response is not None:
+                self.remember(resource_name, response)
 
         return remember
 
@@ -127,6 +146,11 @@ def contract_check(
         return reason, str(key), record
 
     def check(page: Any) -> Iterator[Any]:
+        # dlt calls this as it takes the page from the resource but runs the generator later,
+        # after it may have taken the next page: the page's location is read now
+        return checked(page, pages.location(resource_name))
+
+    def checked(page: Any, location: str) -> Iterator[Any]:
         records = page if isinstance(page, list) else [page]
         if not records:
             return
@@ -151,12 +175,97 @@ def contract_check(
             if reason is not None
         ]
         if rejected:
-            yield quarantine_records(resource_name, rejected, pages.location(resource_name))
+            yield quarantine_records(resource_name, rejected, location)
 
     return check
 
 
 _DLT_ID_FIELD = pa.field("_dlt_id", pa.string(), nullable=False)
+
+_Page = TypeVar("_Page")
+
+# How often a waiting producer or consumer looks whether the other side has stopped.
+_PREFETCH_POLL_SECONDS = 0.1
+
+
+def prefetched(
+    pages: Iterator[_Page], on_hand_on: Callable[[_Page], None] | None = None, ahead: int = 1
+) -> Iterator[_Page]:
+    """`pages`, each next one fetched in a thread while the caller works on the current one.
+
+    The first page is fetched in the caller's thread: `rest_api` reads the resource's
+    incremental state there, which dlt keeps in the caller's context. Up to `ahead` pages wait
+    fetched; an error of the iterator is raised in the caller's thread at the page where it
+    happened. Closing the result (dlt does when the run stops or fails) stops the fetching
+    thread before its next request; a request under way finishes in the background (it is a
+    daemon thread, which cannot outlive the process). `on_hand_on` runs in the caller's
+    thread as each page is handed on.
+    """
+    try:
+        first = next(pages)
+    except StopIteration:
+        return
+    waiting: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=ahead)
+    stopped = threading.Event()
+
+    def hand_over(kind: str, value: Any) -> bool:
+        while not stopped.is_set():
+            try:
+                waiting.put((kind, value), timeout=_PREFETCH_POLL_SECONDS)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fetch() -> None:
+        try:
+            for page in pages:
+                if not hand_over("page", page):
+                    return
+            hand_over("end", None)
+        except BaseException as error:  # re-raised in the caller's thread
+            hand_over("error", error)
+        finally:
+            # closed here: a generator cannot be closed from another thread while it runs
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
+
+    fetcher = threading.Thread(target=fetch, name="prefetch-pages", daemon=True)
+    fetcher.start()
+    try:
+        if on_hand_on is not None:
+            on_hand_on(first)
+        yield first
+        while True:
+            kind, value = waiting.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            if on_hand_on is not None:
+                on_hand_on(value)
+            yield value
+    finally:
+        stopped.set()
+
+
+def prefetch_pages(resource: DltResource, pages: PageLocations) -> None:
+    """Fetch `resource`'s next page while dlt checks and writes the current one (`prefetched`).
+
+    For a `rest_api` list resource (not a child: dlt calls a child per parent record). dlt
+    offers no public way to wrap a resource's generator; this replaces the pipe's head as
+    `DltResource.parallelize()` does. `parallelize` is not enough: it moves a resource's
+    fetching off the main thread but still asks for page N+1 only after page N went through
+    the resource's steps.
+    """
+    paginate = resource._pipe.gen  # private: see the docstring
+    remember = pages.handed_on(resource.name)
+
+    def paginate_ahead() -> Iterator[Any]:
+        yield from prefetched(paginate(), remember)
+
+    resource._pipe.replace_gen(paginate_ahead)
 
 
 def parent_pages_without_quarantine(item: Any) -> Iterator[list[Any]]:
@@ -362,8 +471,11 @@ def checked_rest_api_resources(
     """
     pages = PageLocations()
     defaults: dict[str, Any] = {"write_disposition": "merge", **(resource_defaults or {})}
+    # a child fetches in dlt's thread, per parent record: its answers are its pages
     configs = [
-        _with_page_hook(resource, pages) if isinstance(resource, dict) else resource
+        _with_page_hook(resource, pages)
+        if isinstance(resource, dict) and _parent_name(resource)
+        else resource
         for resource in resources
     ]
     api_resources = rest_api_resources(
@@ -382,6 +494,8 @@ def checked_rest_api_resources(
     parents = {_parent_name(config) for config in dict_configs.values()}
     for resource in api_resources:
         config = dict_configs.get(resource.name, {})
+        if config and not _parent_name(config):
+            prefetch_pages(resource, pages)
         if resource.name in contracts:
             primary_key = config.get("primary_key", defaults.get("primary_key"))
             key_field = primary_key if isinstance(primary_key, str) else None
