@@ -125,6 +125,7 @@ def load_step(
                 "rows": result.rows,
                 "files_read": len(result.files_read),
                 "seconds": result.elapsed_seconds,
+                "step_seconds": result.step_seconds,
             }
             for result in report.results
         ]

@@ -63,6 +63,9 @@ class SourceResult:
     elapsed_seconds: float
     # Ctrl-C or SIGTERM stopped this source's load, and with it the whole run
     interrupted: bool = False
+    # seconds of each of dlt's steps this run (extract, normalize, load): extract reads and
+    # checks the source, normalize and load write what it extracted into the destination
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -522,10 +525,17 @@ def _files_of_loads(pipeline: dlt.Pipeline, load_ids: list[str]) -> list[str]:
     return files
 
 
-def _run_pipeline(
-    name: str, settings: _Settings, destination: Destination
-) -> tuple[list[str], dict[str, int], list[str]]:
-    """Load source `name`; return the load ids, rows per table and files it logs.
+@dataclass
+class _PipelineRun:
+    load_ids: list[str]
+    rows: dict[str, int]
+    files: list[str]
+    step_seconds: dict[str, float]
+
+
+def _run_pipeline(name: str, settings: _Settings, destination: Destination) -> _PipelineRun:
+    """Load source `name`; return the load ids, rows per table and files it logs, and the
+    seconds of dlt's steps.
 
     Besides this run's own loads these are the loads no earlier run logged (a killed run's),
     their rows counted in the destination: the extract counts of a killed run died with it.
@@ -552,7 +562,12 @@ def _run_pipeline(
                 # an empty table dlt only creates (the quarantine) holds no rows to report
                 if not table.startswith("_dlt") and table_metrics.items_count:
                     rows[table] = rows.get(table, 0) + table_metrics.items_count
-    return [*recovered_ids, *info.loads_ids], rows, recovered_files
+    step_seconds = {
+        step.step: round((step.finished_at - step.started_at).total_seconds(), 3)
+        for step in pipeline.last_trace.steps
+        if step.step in ("extract", "normalize", "load") and step.finished_at
+    }
+    return _PipelineRun([*recovered_ids, *info.loads_ids], rows, recovered_files, step_seconds)
 
 
 def _is_interruption(error: BaseException) -> bool:
@@ -573,11 +588,9 @@ def _load_source(name: str, settings: _Settings, destination: Destination) -> So
     clock = time.perf_counter()
     error: str | None = None
     interrupted = False
-    load_ids: list[str] = []
-    rows: dict[str, int] = {}
-    recovered_files: list[str] = []
+    run = _PipelineRun([], {}, [], {})
     try:
-        load_ids, rows, recovered_files = _run_pipeline(name, settings, destination)
+        run = _run_pipeline(name, settings, destination)
     except KeyboardInterrupt:
         interrupted = True
     # a failing source is reported and the others still load
@@ -597,14 +610,15 @@ def _load_source(name: str, settings: _Settings, destination: Destination) -> So
         name=name,
         ok=error is None,
         error=error,
-        load_ids=load_ids,
-        rows=rows,
-        files_read=[*recovered_files, *stats.files_read],
+        load_ids=run.load_ids,
+        rows=run.rows,
+        files_read=[*run.files, *stats.files_read],
         quarantined=dict(stats.quarantined),
         started_at=started_at,
         finished_at=datetime.now(UTC),
         elapsed_seconds=round(time.perf_counter() - clock, 3),
         interrupted=interrupted,
+        step_seconds=run.step_seconds,
     )
 
 

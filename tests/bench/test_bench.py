@@ -160,6 +160,12 @@ def test_postgres_load_is_compared_with_copy_of_the_same_rows(results: dict[str,
     assert {source["source"]: source["rows"] for source in postgres["sources"]} == duckdb_rows
     assert postgres["copy_rows"] > 0 and postgres["copy_rows_per_second"] > 0
     assert postgres["loader_rows_per_second"] > 0
+    # the write into PostgreSQL (dlt's normalize and load) is a part of each source's load
+    for source in postgres["sources"]:
+        assert set(source["step_seconds"]) == {"extract", "normalize", "load"}, source
+        assert sum(source["step_seconds"].values()) <= source["seconds"]
+    assert 0 < postgres["write_seconds"] < postgres["loader_seconds"]
+    assert postgres["write_ratio"] > postgres["ratio"]
 
 
 def test_dbt_build_timings(results: dict[str, Any]) -> None:
