@@ -456,12 +456,37 @@ def _block_size(content: bytes) -> int:
     return min(len(content) + 1, 2**31 - 1)
 
 
-def read_text_lines(content: bytes, source_table: str, location: str) -> tuple[pa.Table, pa.Table]:
-    """Split text into lines: (a (`line`, `_source_line`) table, quarantine rows).
+def _split_lines(content: bytes) -> pa.Table | None:
+    """The (`line`, `_source_line`) table of UTF-8 text whose lines all end at LF, as
+    `_read_lines_as_csv` reads it; None for other text (CRs, the CSV separator, a byte order
+    mark, invalid UTF-8, no text or 2 GiB and more), which that reader handles and reports as
+    it always did.
 
-    Every line is kept with its 1-based number, except lines over `MAX_LINE_BYTES`, which are
-    returned as `line_too_long` quarantine rows and the rest of the file loads.
+    Splitting in Arrow takes a fifth of the CSV reader's time on a day of web events.
     """
+    if (
+        not content
+        or len(content) >= 2**31 - 1
+        or content.startswith(codecs.BOM_UTF8)  # the CSV reader drops it
+        or b"\r" in content
+        or _LINE_SEPARATOR.encode() in content
+    ):
+        return None
+    offsets = pa.array([0, len(content)], pa.int32()).buffers()[1]
+    text = pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(content)])
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return None
+    lines = pc.list_flatten(pc.split_pattern(text, "\n"))
+    if content.endswith(b"\n"):
+        lines = lines[:-1]  # the end of the last line, not an empty line after it
+    numbers = pa.array(range(1, len(lines) + 1), pa.int64())
+    return pa.table({"line": lines, "_source_line": numbers})
+
+
+def _read_lines_as_csv(content: bytes) -> pa.Table:
+    """The (`line`, `_source_line`) table of any text: lines end at CR, LF or CRLF."""
     rejected: list[tuple[int, str]] = []
 
     def keep_whole_line(row: pa_csv.InvalidRow) -> str:
@@ -495,7 +520,20 @@ def read_text_lines(content: bytes, source_table: str, location: str) -> tuple[p
                 "_source_line": pa.array([number for number, _ in rejected], pa.int64()),
             }
         )
-        numbered = pa.concat_tables([numbered, extra])
+        numbered = pa.concat_tables([numbered, extra]).sort_by("_source_line")
+    return numbered
+
+
+def read_text_lines(content: bytes, source_table: str, location: str) -> tuple[pa.Table, pa.Table]:
+    """Split text into lines: (a (`line`, `_source_line`) table, quarantine rows).
+
+    Every line is kept with its 1-based number, in line order, except lines over
+    `MAX_LINE_BYTES`, which are returned as `line_too_long` quarantine rows and the rest of the
+    file loads.
+    """
+    numbered = _split_lines(content)
+    if numbered is None:
+        numbered = _read_lines_as_csv(content)
     too_long = pc.greater(pc.binary_length(numbered["line"]), MAX_LINE_BYTES)
     long_lines = numbered.filter(too_long).to_pylist()
     if long_lines:

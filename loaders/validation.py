@@ -133,64 +133,141 @@ def _first_reason(cases: Sequence[tuple[str, str]]) -> str:
     return "case " + " ".join(f"when {c} then {_literal(r)}" for c, r in cases) + " end"
 
 
-def extract_json_fields(table: pa.Table, column: str, fields: Sequence[str]) -> pa.Table:
-    """`table` plus `_is_object` (whether `column` holds a JSON object) and one text column per
-    top-level field in `fields` (null where the line is not an object or lacks the field).
+def _quarantine_id_sql(source_table: str, row_location: str) -> str:
+    """SQL of a quarantined row's id, as `loaders.quarantine.quarantine_id` makes it from the
+    table, the reason (`_reject_reason`) and the row's location."""
+    return f"md5({_literal(source_table + '|')} || _reject_reason || '|' || ({row_location}))"
 
-    Each line is parsed once for all fields: one extraction per field parsed it again for every
-    field and was most of a web file's load time.
+
+def _is_json_object(column: str) -> str:
+    """SQL true when `column` holds a JSON object, false for other JSON and for invalid text.
+
+    Valid JSON that starts with `{` is an object, so the usual line is parsed once here; only
+    the others are asked for their type (DuckDB evaluates both sides of `and`, so only valid JSON
+    may reach json_type).
     """
+    quoted = _quote(column)
+    return (
+        f"case when starts_with({quoted}, '{{') then json_valid({quoted}) "
+        f"else coalesce(json_type(case when json_valid({quoted}) then {quoted} end) = 'OBJECT', "
+        "false) end"
+    )
+
+
+def split_json_lines(
+    lines: pa.Table,
+    *,
+    source_table: str,
+    contract: RecordContract,
+    fields: Sequence[str],
+    primary_key: Sequence[str] = (),
+) -> tuple[pa.Table, pa.Table]:
+    """Return (clean rows, quarantined rows) of a batch of JSON lines, as `split_records` would.
+
+    `lines` holds the text in `line` with `_source_file` and `_source_line`, sorted by file and
+    line; both results keep that order. A line that is not a JSON object is quarantined as
+    `invalid_json`, the others are checked against `contract` (whose columns must be among
+    `fields`) and quarantined with the line as their payload. The clean rows hold one column per
+    field in `fields` (typed as the contract says, else text), then one text column per other
+    top-level key any object of the batch holds (sorted; nested values as JSON text), then
+    `_source_file` and `_source_line`.
+
+    Each line is parsed for its fields, its keys and the checks in one query: a pass for the
+    keys and another for the fields, each validating every line again, and a temp table of
+    the checked rows read twice, were most of a web load's time. Only the lines holding an
+    undocumented key are parsed a second time, for its value.
+    """
+    expected = set(contract.required) | set(_column_types(contract))
+    if not expected <= set(fields):
+        raise ValueError(f"the contract's columns {sorted(expected - set(fields))} are no fields")
     paths = ", ".join(_json_path(field) for field in fields)
+    known = ", ".join(_literal(field) for field in fields)
     values = ", ".join(
         f"_values[{index}] as {_quote(field)}" for index, field in enumerate(fields, start=1)
     )
+    reason = (
+        "coalesce(case when not _is_object then 'invalid_json' end, "
+        f"{_first_reason(_reject_cases(contract))})"
+    )
+    typed = []
+    for field in fields:
+        if field in _column_types(contract):
+            # only clean rows are typed: their values fit exactly, so the cast never rounds
+            sql_type = _column_types(contract)[field][0]
+            quoted = _quote(field)
+            typed.append(
+                f"case when _reject_reason is null and not {_is_blank(field)} "
+                f"then try_cast({quoted} as {sql_type}) end as {quoted}"
+            )
+        else:
+            typed.append(_quote(field))
+    row_location = "_source_file || ':' || _source_line"
+    rejected = "_reject_reason is not null"
     con = _cursor()
     try:
-        con.register("json_lines", table)
-        # DuckDB evaluates both sides of `and`: only valid JSON may reach json_type
-        return con.sql(
+        con.execute("set TimeZone = 'UTC'")
+        con.register("json_lines", lines)
+        checked = con.sql(
             f"""
-            select * exclude (_values), {values}
+            select
+                {", ".join(typed)},
+                _source_file,
+                _source_line,
+                _reject_reason as reason,
+                case when {rejected} then {_quarantine_id_sql(source_table, row_location)} end
+                    as quarantine_id,
+                case when {rejected} then {_literal(source_table)} end as source_table,
+                case when {rejected} then {row_location} end as source_location,
+                case when {rejected} then line end as raw_payload,
+                _new_keys,
+                case when _reject_reason is null and _new_keys is not null then line end
+                    as _new_line
             from (
-                select
-                    *,
-                    case when _is_object
-                        then json_extract_string({_quote(column)}, [{paths}])
-                    end as _values
+                select *, {reason} as _reject_reason
                 from (
-                    select
-                        *,
-                        coalesce(
-                            json_type(
-                                case when json_valid({_quote(column)}) then {_quote(column)} end
-                            ) = 'OBJECT',
-                            false
-                        ) as _is_object
-                    from json_lines
+                    select _source_file, _source_line, line, _is_object, _new_keys, {values}
+                    from (
+                        select
+                            *,
+                            case when _is_object then json_extract_string(line, [{paths}])
+                            end as _values,
+                            case when _is_object then nullif(
+                                list_filter(
+                                    json_keys(line), lambda k: not list_contains([{known}], k)
+                                ),
+                                []
+                            ) end as _new_keys
+                        from (select *, {_is_json_object("line")} as _is_object from json_lines)
+                    )
                 )
             )
             """
         ).to_arrow_table()
+        # a field the export adds lands as a new text column, null where a line lacks it
+        new_keys = pc.unique(pc.list_flatten(checked["_new_keys"])).to_pylist()
+        new_fields = sorted(key for key in new_keys if key is not None)
+        new_columns: list[pa.ChunkedArray] = []
+        if new_fields:
+            con.register("new_lines", checked.select(["_new_line"]))
+            new_paths = ", ".join(_json_path(field) for field in new_fields)
+            new_values = con.sql(
+                f"select json_extract_string(_new_line, [{new_paths}]) as _values from new_lines"
+            ).to_arrow_table()["_values"]
+            new_columns = [pc.list_element(new_values, index) for index in range(len(new_fields))]
     finally:
         con.close()
-
-
-def distinct_json_keys(table: pa.Table, column: str) -> list[str]:
-    """Every key of the JSON objects in text column `column`, sorted; other lines are skipped."""
-    con = _cursor()
-    try:
-        con.register("json_lines", table)
-        rows = con.execute(
-            f"""
-            select distinct unnest(json_keys(value)) as key
-            from (select {_quote(column)} as value from json_lines)
-            where json_valid(value) and json_type(value) = 'OBJECT'
-            order by key
-            """
-        ).fetchall()
-    finally:
-        con.close()
-    return [key for (key,) in rows]
+    is_clean = pc.is_null(checked["reason"])
+    source = [checked[SOURCE_FILE_COLUMN], checked["_source_line"]]
+    clean = pa.table(
+        [*(checked[field] for field in fields), *new_columns, *source],
+        names=[*fields, *new_fields, SOURCE_FILE_COLUMN, "_source_line"],
+    ).filter(is_clean)
+    quarantine_schema = QUARANTINE_SCHEMA.append(pa.field(SOURCE_FILE_COLUMN, pa.string()))
+    quarantined = checked.filter(pc.invert(is_clean)).select(quarantine_schema.names)
+    not_null = pa.schema(
+        [f.with_nullable(f.name not in primary_key) for f in clean.schema], clean.schema.metadata
+    )
+    return clean.cast(not_null), quarantined.cast(quarantine_schema)
 
 
 def _typed_expression(column: str, contract: RecordContract) -> str:
@@ -287,8 +364,7 @@ def split_records(
         quarantined = con.sql(
             f"""
             select
-                md5({_literal(source_table + "|")} || _reject_reason || '|'
-                    || ({row_location})) as quarantine_id,
+                {_quarantine_id_sql(source_table, row_location)} as quarantine_id,
                 {_literal(source_table)} as source_table,
                 _reject_reason as reason,
                 {row_location} as source_location,
