@@ -12,6 +12,8 @@
   record says which endpoint and page it came from.
 - `prefetched()` fetches a list endpoint's next page in a thread while dlt checks and writes
   the current one: the API's answer time overlaps the client's own work instead of adding to it.
+- `parse_json_once()` is a response action that parses an answer's JSON once for both of
+  `rest_api`'s readers of it, the data selector and the paginator.
 - `contract_check()` is a resource step checking each page against a `RecordContract` with the
   file sources' checker, sending the records that break it to `quarantined_records`.
 - `date_windows()` is a parent resource for endpoints queried by date range: windows of at most
@@ -22,6 +24,7 @@
   the APIs that list records changed since a time.
 """
 
+import functools
 import json
 import queue
 import re
@@ -471,11 +474,8 @@ def checked_rest_api_resources(
     """
     pages = PageLocations()
     defaults: dict[str, Any] = {"write_disposition": "merge", **(resource_defaults or {})}
-    # a child fetches in dlt's thread, per parent record: its answers are its pages
     configs = [
-        _with_page_hook(resource, pages)
-        if isinstance(resource, dict) and _parent_name(resource)
-        else resource
+        _with_response_hooks(resource, pages) if isinstance(resource, dict) else resource
         for resource in resources
     ]
     api_resources = rest_api_resources(
@@ -545,12 +545,20 @@ def _pages_as_arrow(
     return not typed.intersection(cursors)
 
 
-def _with_page_hook(config: dict[str, Any], pages: PageLocations) -> dict[str, Any]:
+def parse_json_once(response: Response, *args: Any, **kwargs: Any) -> None:
+    """A response action making `response.json()` parse the body once, however often it is
+    called: `rest_api`'s data selector and its paginator each call it on every page."""
+    response.json = functools.cache(response.json)  # type: ignore[method-assign]
+
+
+def _with_response_hooks(config: dict[str, Any], pages: PageLocations) -> dict[str, Any]:
+    """`config` whose answers are parsed once and, for a child (which fetches in dlt's thread,
+    per parent record, so its answers are its pages), recorded in `pages`."""
     endpoint = dict(config["endpoint"])
-    endpoint["response_actions"] = [
-        *endpoint.get("response_actions", []),
-        pages.hook(config["name"]),
-    ]
+    hooks: list[Callable[..., None]] = [parse_json_once]
+    if _parent_name(config):
+        hooks.append(pages.hook(config["name"]))
+    endpoint["response_actions"] = [*endpoint.get("response_actions", []), *hooks]
     return {**config, "endpoint": endpoint}
 
 

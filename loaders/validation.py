@@ -6,6 +6,7 @@ rows with their declared types (timestamps converted to UTC) and the rejected ro
 of source give the same verdict on the same value.
 """
 
+import itertools
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -428,6 +429,25 @@ API_DECIMAL_TYPE = pa.decimal128(38, 9)
 raw tables were created with when dlt typed the rows itself."""
 
 
+def _arrow_column(values: list[Any]) -> pa.Array | None:
+    """`values` as one Arrow array of the type Arrow infers, or None when they are of several
+    types (or an integer is too large for 64 bits)."""
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return None
+
+
+def _text_column(values: list[Any]) -> pa.Array:
+    """`values` as their text (`_as_text`). A column of only text or only integers (the usual
+    page) is converted by Arrow, whose text of an integer is Python's: converting each value in
+    Python was most of an API page's own time."""
+    column = _arrow_column(values)
+    if column is not None and column.type in (pa.string(), pa.int64(), pa.null()):
+        return column.cast(pa.string())
+    return pa.array([_as_text(value) for value in values], pa.string())
+
+
 def page_table(records: Sequence[Mapping[str, Any]], contract: RecordContract) -> pa.Table | None:
     """An API page as one Arrow table for `check_page`, or None when it cannot be one.
 
@@ -438,20 +458,16 @@ def page_table(records: Sequence[Mapping[str, Any]], contract: RecordContract) -
     another shape.
     """
     typed = _column_types(contract)
-    names = list(dict.fromkeys([*(k for record in records for k in record), *contract.required]))
+    names = list(dict.fromkeys([*itertools.chain.from_iterable(records), *contract.required]))
     columns: dict[str, pa.Array] = {}
     for name in names:
         values = [record.get(name) for record in records]
         if name in typed:
-            columns[name] = pa.array([_as_text(value) for value in values], pa.string())
+            columns[name] = _text_column(values)
             continue
-        if any(isinstance(value, dict | list) for value in values):
-            return None
-        try:
-            column = pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-            return None
-        if column.type not in _ARROW_PAGE_TYPES:
+        column = _arrow_column(values)
+        # a nested value makes a struct or list column, several JSON types in one none
+        if column is None or column.type not in _ARROW_PAGE_TYPES:
             return None
         if pa.types.is_null(column.type):
             if name not in contract.required:

@@ -1,6 +1,7 @@
 """The API sources fetch a list's next page while dlt works on the current one
 (`loaders.rest.prefetched`): same pages, in order, errors where they happened, nothing left
-running after a stop, and a quarantined record still names the page it came from."""
+running after a stop, and a quarantined record still names the page it came from; each answer
+is parsed once (`loaders.rest.parse_json_once`)."""
 
 import threading
 import time
@@ -11,7 +12,7 @@ import pytest
 import requests
 
 from loaders import load
-from loaders.rest import prefetched
+from loaders.rest import parse_json_once, prefetched
 from tests.loaders.conftest import TOKEN, Warehouse, copy_sources
 
 WAIT_SECONDS = 5
@@ -91,6 +92,16 @@ def test_closing_stops_the_fetching_thread_and_closes_the_pages() -> None:
 
 def _fetching_threads() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name == "prefetch-pages"]
+
+
+def test_an_answer_is_parsed_once_for_the_data_selector_and_the_paginator() -> None:
+    response = requests.models.Response()
+    response.status_code = 200
+    response._content = b'{"data": [{"id": "ch_1"}], "next_cursor": "ch_1"}'
+    parse_json_once(response)
+    first = response.json()
+    assert first == {"data": [{"id": "ch_1"}], "next_cursor": "ch_1"}
+    assert response.json() is first
 
 
 def test_a_quarantined_charge_names_the_page_it_came_from(
