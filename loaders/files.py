@@ -20,7 +20,7 @@ staging models keep one), and dropping it from one file leaves the other file's 
 
 import codecs
 import csv
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,11 +89,25 @@ CheckRows = Callable[[pa.Table], tuple[pa.Table, pa.Table]]
 """Checks the unchecked rows of a batch of files (with `_source_file` and `_source_line`):
 (clean rows, quarantined rows with their `_source_file`)."""
 
+ReadTogether = Callable[[list[FileItemDict]], Generator[FileRows | None, None, None]]
+"""Reads several files at once, a faster path than one `read_file` call per file: yields, for
+each file in the order given, its rows, or None for a file it leaves to `read_file` (one it
+cannot take or could not read; `read_file` then reads it, or reports it by name)."""
+
 BATCH_ROWS = 250_000
-"""Rows of several files checked in one query and handed to dlt as one Arrow table. A check
-costs a few milliseconds and each item handed to dlt about as much whatever its size, so a
-day's small CSV checked alone spent most of its time on that; a batch is cut after the file that
-reaches this many rows, which bounds its memory (a day of web events at scale 1 is 50,000)."""
+"""Rows of several files checked in one query and handed to dlt as Arrow tables (of whole
+`ROW_GROUP_ROWS`, the rest joining the next batch's). A check costs a few milliseconds and each
+item handed to dlt about as much whatever its size, so a day's small CSV checked alone spent
+most of its time on that; a batch is cut after the file that reaches this many rows, which
+bounds its memory (a day of web events at scale 1 is 50,000)."""
+
+
+ROW_GROUP_ROWS = 122_880
+"""Rows of a DuckDB row group. Clean rows are handed to dlt in tables of whole row groups (the
+rest of a batch waits for the next one): dlt writes each table as one Parquet row group, and
+DuckDB inserts each Parquet row group as full row groups and one partly filled one, which the
+checkpoint at the end of the load then merges by rewriting the rows after it (0.9 s of 2.7 s
+for a year of inventory snapshots at scale 1)."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +124,7 @@ def read_new_files(
     location_prefix: str,
     read_file: Callable[[bytes, str], FileRows],
     check_rows: CheckRows,
+    read_together: ReadTogether | None = None,
 ) -> Iterator[Any]:
     """Yield the clean rows, quarantined rows and delivery records of every new or changed file.
 
@@ -118,19 +133,34 @@ def read_new_files(
     relative to the listed folder; it names the file in `_source_file`, quarantined records,
     error messages and the load report. A file that fails to read is reported and skipped; a
     batch whose check fails is checked again file by file, so that only the failing file is
-    left out.
+    left out. `read_together`, when given, reads the new files first; what it leaves, or
+    everything after it failed, `read_file` reads.
     """
     read_files: dict[str, str] = dlt.current.resource_state().setdefault("files", {})
+    clean_rows = _CleanRows()
+    new_files = []
+    for item in sorted(items, key=lambda file_item: file_item["relative_path"]):
+        version = f"{item['modification_date'].isoformat()}|{item.get('size_in_bytes')}"
+        if read_files.get(item["relative_path"]) != version:
+            new_files.append((item, version))
+    together = read_together([item for item, _ in new_files]) if read_together else None
     batch: list[_ReadFile] = []
     batch_rows = 0
-    for item in sorted(items, key=lambda file_item: file_item["relative_path"]):
+    for item, version in new_files:
         relative_path = item["relative_path"]
-        version = f"{item['modification_date'].isoformat()}|{item.get('size_in_bytes')}"
-        if read_files.get(relative_path) == version:
-            continue
         location = f"{location_prefix}{relative_path}"
+        rows = None
+        if together is not None:
+            try:
+                rows = next(together)
+            except Exception:
+                if stop_signal_received():
+                    raise
+                # the files from here on are read one by one, which names a failing one
+                together = None
         try:
-            rows = read_file(item.read_bytes(), location)
+            if rows is None:
+                rows = read_file(item.read_bytes(), location)
         # any failure to read one file (corrupt gzip, truncated Parquet, I/O error) is reported
         # with its name while the other files of the load still land
         except Exception as error:
@@ -142,15 +172,52 @@ def read_new_files(
         batch.append(_ReadFile(relative_path, version, location, item, rows))
         batch_rows += sum(t.num_rows for t in (rows.unchecked, rows.clean) if t is not None)
         if batch_rows >= BATCH_ROWS:
-            yield from _land_batch(batch, check_rows, read_files)
+            yield from _land_batch(batch, check_rows, read_files, clean_rows)
             batch, batch_rows = [], 0
-    yield from _land_batch(batch, check_rows, read_files)
+    if together is not None:
+        together.close()
+    yield from _land_batch(batch, check_rows, read_files, clean_rows)
+    yield from clean_rows.rest()
+
+
+class _CleanRows:
+    """Clean rows on their way to dlt, in tables of whole `ROW_GROUP_ROWS` but the last."""
+
+    def __init__(self) -> None:
+        self._held: pa.Table | None = None
+
+    def add(self, tables: list[pa.Table]) -> Iterator[pa.Table]:
+        """Yield the rows held and `tables` in whole row groups; hold the rest."""
+        if self._held is not None:
+            tables = _concatenated([self._held, *tables])
+            self._held = None
+        # tables of other columns (or none) go as they are; an empty one still gives dlt its
+        # columns
+        if len(tables) != 1 or not tables[0].num_rows:
+            yield from tables
+            return
+        (table,) = tables
+        whole = table.num_rows - table.num_rows % ROW_GROUP_ROWS
+        if whole:
+            yield table.slice(0, whole)
+        if whole < table.num_rows:
+            self._held = table.slice(whole)
+
+    def rest(self) -> Iterator[pa.Table]:
+        """Yield the rows held."""
+        if self._held is not None:
+            yield self._held
+            self._held = None
 
 
 def _land_batch(
-    batch: list[_ReadFile], check_rows: CheckRows, read_files: dict[str, str]
+    batch: list[_ReadFile],
+    check_rows: CheckRows,
+    read_files: dict[str, str],
+    clean_rows: _CleanRows,
 ) -> Iterator[Any]:
-    """Check a batch's rows, yield them with the files' delivery records, record the files."""
+    """Check a batch's rows, yield them (through `clean_rows`) with the files' delivery
+    records, record the files."""
     if not batch:
         return
     try:
@@ -171,7 +238,7 @@ def _land_batch(
             clean += file_clean
             quarantined += file_quarantined
             landed.append(read)
-    yield from _concatenated(clean)
+    yield from clean_rows.add(_concatenated(clean))
     for rejected in _concatenated(quarantined):
         yield quarantine_table(rejected)
     if landed:
@@ -182,7 +249,9 @@ def _land_batch(
 
 
 def _with_file(table: pa.Table, location: str) -> pa.Table:
-    files = pa.array([location] * table.num_rows, pa.string())
+    # built in Arrow: a Python list of the name per row took a quarter of a second for a year
+    # of inventory files
+    files = pa.repeat(pa.scalar(location, pa.string()), table.num_rows)
     return table.append_column(SOURCE_FILE_COLUMN, files)
 
 

@@ -51,7 +51,7 @@ def _json_path(field: str) -> str:
 
 
 def quote_identifier(name: str) -> str:
-    """`name` as a quoted SQL identifier, for the `columns` of `split_records`."""
+    """`name` as a quoted SQL identifier."""
     return _quote(name)
 
 
