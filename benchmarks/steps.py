@@ -140,10 +140,9 @@ def file_loaders_step(sources_dir: str, work_dir: str) -> dict[str, Any]:
     """
     import dlt
 
-    from loaders.runner import duckdb_destination
+    from loaders.runner import configure_dlt, duckdb_destination
 
-    # as `loaders.load` does: every raw row names its load
-    dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
+    configure_dlt()  # as `loaders.load` does
     results = []
     for kind in FILE_KINDS:
         if kind.only_kind_of_its_source:

@@ -664,6 +664,21 @@ def _log_runs(
     )
 
 
+def configure_dlt() -> None:
+    """dlt's settings for every load of the warehouse's sources.
+
+    - Arrow tables get `_dlt_load_id` like JSON rows do, so every raw row names its load.
+    - Load packages are not compressed, and a package's files are deleted once it is loaded:
+      they are written, loaded once and thrown away on this machine. Gzip took three quarters
+      of dlt's normalize step for PostgreSQL's CSV (a year of web events at scale 1: 304 s of
+      normalize for 18.5 million rows), and the loaded packages kept a second copy of every row
+      in the pipelines folder (1.2 GB compressed for that year).
+    """
+    dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
+    dlt.config["data_writer.disable_compression"] = True
+    dlt.config["load.delete_completed_jobs"] = True
+
+
 def load(
     sources: Sequence[str] | None = None,
     *,
@@ -698,8 +713,7 @@ def load(
     if settings.destination == "duckdb":
         _check_duckdb_opens(settings.duckdb_path)
     _move_shared_layout_pipelines(settings.data_dir)
-    # Arrow tables get `_dlt_load_id` like JSON rows do, so every raw row names its load
-    dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
+    configure_dlt()
     dest = _destination(settings)
     report = LoadReport(run_id=uuid.uuid4().hex, destination=settings.destination)
     signals = SignalWatch().start()

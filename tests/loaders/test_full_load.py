@@ -5,6 +5,7 @@ from datetime import datetime
 
 import pytest
 
+from loaders.runner import pipelines_dir
 from simulator.ground_truth import SHOP_TABLE_KEYS
 from tests.loaders.conftest import DAYS, Warehouse
 from tests.loaders.expected import (
@@ -307,3 +308,10 @@ def test_restated_ad_reports_hold_the_platforms_latest_numbers(warehouse: Wareho
     assert defect_items(warehouse, "ad_report_restatement")
     loaded, latest = ad_reports_and_api_state(warehouse)
     assert loaded == latest
+
+
+def test_loaded_packages_leave_no_copy_of_the_rows(warehouse: Warehouse) -> None:
+    # dlt's load packages are thrown away once loaded: the raw tables hold the rows
+    folder = pipelines_dir(warehouse.data_dir, "duckdb")
+    assert list(folder.glob("*/load/loaded/*")), "dlt keeps a record of each loaded package"
+    assert list(folder.glob("*/load/loaded/*/completed_jobs/*")) == []
