@@ -145,10 +145,10 @@ def quarantine_table_as_rows(table: pa.Table) -> DataItemWithMeta:
 
 def quarantine_records(
     source_table: str,
-    rejected: list[tuple[str, str, Mapping[str, Any]]],
-    source_location: str,
+    rejected: list[tuple[str, str, Mapping[str, Any], str]],
 ) -> DataItemWithMeta:
-    """Quarantine API records: `rejected` holds (reason, record key, record) triples.
+    """Quarantine API records: `rejected` holds (reason, record key, record, where it was read)
+    tuples.
 
     They go out as JSON rows rather than Arrow because they travel through the resource's
     incremental step, which passes rows without a cursor (`on_cursor_value_missing="include"`)
@@ -162,7 +162,7 @@ def quarantine_records(
             "source_location": source_location,
             "raw_payload": json.dumps(record, sort_keys=True, default=str),
         }
-        for reason, key, record in rejected
+        for reason, key, record, source_location in rejected
     ]
     for row in rows:
         record_quarantined(source_table, row["reason"], 1)

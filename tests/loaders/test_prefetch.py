@@ -1,6 +1,7 @@
-"""The API sources fetch a list's next page while dlt works on the current one
+"""The API sources fetch a list's next pages while dlt works on the current ones
 (`loaders.rest.prefetched`): same pages, in order, errors where they happened, nothing left
-running after a stop, and a quarantined record still names the page it came from; each answer
+running after a stop. dlt gets a checked list's pages in batches (`loaders.rest.in_batches`)
+checked as one table, and a quarantined record still names the page it came from; each answer
 is parsed once (`loaders.rest.parse_json_once`)."""
 
 import threading
@@ -8,11 +9,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 import requests
+from dlt.sources.helpers.rest_client.client import PageData
 
 from loaders import load
-from loaders.rest import parse_json_once, prefetched
+from loaders.contracts import RecordContract
+from loaders.rest import PageBatch, contract_check, in_batches, parse_json_once, prefetched
 from tests.loaders.conftest import TOKEN, Warehouse, copy_sources
 
 WAIT_SECONDS = 5
@@ -36,21 +40,6 @@ def test_the_next_page_is_fetched_while_the_current_one_is_worked_on() -> None:
 def test_every_page_comes_once_and_in_order() -> None:
     assert list(prefetched(iter(range(25)))) == list(range(25))
     assert list(prefetched(iter([]))) == []
-
-
-def test_each_page_is_handed_on_in_the_callers_thread() -> None:
-    handed_on: list[tuple[int, str]] = []
-
-    def remember(page: int) -> None:
-        handed_on.append((page, threading.current_thread().name))
-
-    consumed = []
-    for page in prefetched(iter([1, 2, 3]), remember):
-        # the page being worked on is the last one handed on, not the one fetched ahead
-        assert handed_on[-1][0] == page
-        consumed.append(page)
-    assert consumed == [1, 2, 3]
-    assert {thread for _, thread in handed_on} == {threading.current_thread().name}
 
 
 def test_an_error_is_raised_at_the_page_where_it_happened() -> None:
@@ -92,6 +81,60 @@ def test_closing_stops_the_fetching_thread_and_closes_the_pages() -> None:
 
 def _fetching_threads() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name == "prefetch-pages"]
+
+
+def test_batches_hold_consecutive_pages_in_order() -> None:
+    assert list(in_batches(iter(range(25)), 10)) == [
+        PageBatch(tuple(range(10))),
+        PageBatch(tuple(range(10, 20))),
+        PageBatch(tuple(range(20, 25))),
+    ]
+    assert list(in_batches(iter([]), 10)) == []
+
+
+def test_the_pages_before_a_failure_go_on_before_the_error() -> None:
+    def pages() -> Iterator[int]:
+        yield from range(13)
+        raise ConnectionError("the API went away")
+
+    received = []
+    with pytest.raises(ConnectionError, match="the API went away"):
+        for batch in in_batches(pages(), 10):
+            received.append(batch)
+    assert received == [PageBatch(tuple(range(10))), PageBatch((10, 11, 12))]
+
+
+def _page(records: list[dict[str, object]], cursor: str) -> PageData[dict[str, object]]:
+    response = requests.models.Response()
+    response.status_code = 200
+    response.url = f"http://127.0.0.1:8000/charges?limit=2&starting_after={cursor}"
+    return PageData(records, request=None, response=response, paginator=None, auth=None)  # type: ignore[arg-type]
+
+
+def test_a_batch_is_checked_as_one_table_and_each_rejected_record_names_its_page() -> None:
+    contract = RecordContract(required=("id", "amount"), integers=("amount",))
+    step = contract_check("charges", contract, "id", primary_key=["id"])
+    batch = PageBatch(
+        (
+            _page([{"id": "ch_1", "amount": 100}, {"id": "ch_2", "amount": "twelve"}], "ch_0"),
+            _page([{"id": "ch_3", "amount": 300}, {"id": "ch_4", "amount": None}], "ch_2"),
+            _page([{"id": "ch_5", "amount": 500}], "ch_4"),
+        )
+    )
+    clean, quarantined = step(batch)
+    assert isinstance(clean, pa.Table)
+    assert clean.select(["id", "amount"]).to_pylist() == [
+        {"id": "ch_1", "amount": 100},
+        {"id": "ch_3", "amount": 300},
+        {"id": "ch_5", "amount": 500},
+    ]
+    rejected = [
+        (row["reason"], row["source_location"].rsplit("=", 1)[1]) for row in quarantined.data
+    ]
+    assert rejected == [
+        ("unparsable_number:amount", "ch_0"),
+        ("null_required_field:amount", "ch_2"),
+    ]
 
 
 def test_an_answer_is_parsed_once_for_the_data_selector_and_the_paginator() -> None:

@@ -21,7 +21,7 @@ from dlt.common.data_types import coerce_value, py_type_to_sc_type
 from loaders import load
 from loaders.contracts import RecordContract
 from loaders.quarantine import QUARANTINE_ID
-from loaders.rest import PageLocations, contract_check
+from loaders.rest import contract_check
 from loaders.validation import split_records
 from tests.loaders.conftest import Warehouse
 
@@ -159,9 +159,7 @@ def _api_verdict(case: EdgeCase, value: Any, as_arrow: bool) -> tuple[str | None
     """What the API path does with a record holding `value`: its quarantine reason, or the
     value dlt loads into the column's hinted type (from a page of rows or an Arrow table)."""
     page = [{"id": 1, "value": value}, {"id": 2, "value": None if case.kind != "required" else "y"}]
-    step = contract_check(
-        "edge_cases", _contract(case.kind), "id", PageLocations(), as_arrow=as_arrow
-    )
+    step = contract_check("edge_cases", _contract(case.kind), "id", as_arrow=as_arrow)
     outputs = list(step(page))
     landed = [
         record for item in outputs for record in _records(item) if QUARANTINE_ID not in record
@@ -215,7 +213,7 @@ def test_api_json_numbers_get_the_verdict_of_their_text(case: EdgeCase, as_arrow
 
 def test_api_pages_land_as_one_arrow_table_unless_a_value_is_nested() -> None:
     contract = RecordContract(required=("id",), integers=("amount",))
-    step = contract_check("pages", contract, "id", PageLocations(), primary_key=["id"])
+    step = contract_check("pages", contract, "id", primary_key=["id"])
     flat = [{"id": "a", "amount": "7", "note": "x"}, {"id": "b", "amount": 8, "note": None}]
     (table,) = step(flat)
     assert isinstance(table, pa.Table)
