@@ -61,7 +61,8 @@ test: lint .venv/.synced-spark
 	@# pytest exits 5 when it collected nothing: that is a failure here, not a pass.
 	@# One pytest-xdist worker per core; tests that share a built warehouse share a worker, and
 	@# the groups that run whole pipelines start first (tests/conftest.py groups and orders them).
-	$(VENV_BIN)/pytest -n auto --dist loadgroup --no-loadscope-reorder; status=$$?; \
+	@# --durations: the slowest tests close the report, so that a test grown slow is seen.
+	$(VENV_BIN)/pytest -n auto --dist loadgroup --no-loadscope-reorder --durations=15; status=$$?; \
 		if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; fi; exit $$status
 
 format: setup

@@ -27,7 +27,9 @@ from tests.parity import (
 )
 from tests.spark.conftest import data_folder
 
-pytestmark = pytest.mark.spark
+# e2e: both engines simulate, load and build, the suite's longest group (about ten minutes),
+# which must start first on its pytest-xdist worker (tests/conftest.py)
+pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 
 RELATIONS = [*mart_relations(), *snapshot_relations()]
 FIRST_BUILD = "first build"
