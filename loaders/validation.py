@@ -61,7 +61,8 @@ def quote_identifier(name: str) -> str:
 # may have whitespace around it), plus a cast that rejects what the pattern cannot (the range of a
 # bigint, February 30th). Files and API pages are both checked by `_reject_cases`, so the rules
 # live here once; docs/source_systems.md lists them.
-_SPACE_CHARACTERS = " \t\n\f\r"  # around a value, and all of a blank one
+SPACE_CHARACTERS = " \t\n\f\r"
+"""The whitespace around a value, and all of a blank one (what `BLANK_TEXT_PATTERN` matches)."""
 _SPACE = r"[ \t\n\f\r]"
 BLANK_TEXT_PATTERN = f"^{_SPACE}*$"
 """Text that counts as no value (RE2, for Arrow's `match_substring_regex`)."""
@@ -528,7 +529,7 @@ def strip_typed_text(record: Mapping[str, Any], contract: RecordContract) -> dic
     """`record` with the text of its typed columns stripped of the whitespace around it, and
     blank text as null: what `split_records` lands, in a form dlt's own coercion reads."""
     stripped = {
-        c: record[c].strip(_SPACE_CHARACTERS) or None
+        c: record[c].strip(SPACE_CHARACTERS) or None
         for c in _column_types(contract)
         if isinstance(record.get(c), str)
     }

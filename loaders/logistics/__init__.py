@@ -39,6 +39,7 @@ from loaders.registry import SourceContext
 from loaders.validation import (
     BLANK_TEXT_PATTERN,
     SOURCE_FILE_COLUMN,
+    SPACE_CHARACTERS,
     quote_identifier,
     split_records,
 )
@@ -286,40 +287,33 @@ def _file_offsets(rows: pa.Table, counts: list[int]) -> list[int] | None:
 
 
 def _files_with_blank_required_values(rows: pa.Table, contract: RecordContract) -> set[int]:
-    """The `file_index` of each file of `rows` that `_has_blank_required_values` finds a null
-    or whitespace-only required value in, asked of all the files' rows at once."""
-    files: set[int] = set()
+    """The `file_index` of each file of `rows` with a blank required value
+    (`_blank_required_values`), asked of all the files' rows at once."""
+    blank = _blank_required_values(rows, contract)
+    return set(rows["file_index"].filter(blank).unique().to_pylist())
+
+
+def _has_blank_required_values(table: pa.Table, contract: RecordContract) -> bool:
+    """Whether any row of `table` has a blank required value (`_blank_required_values`)."""
+    return pc.any(_blank_required_values(table, contract)).as_py() or False
+
+
+def _blank_required_values(table: pa.Table, contract: RecordContract) -> pa.Array:
+    """Per row of `table`, whether a required column is null or text of only whitespace (what
+    `loaders.validation` quarantines as `null_required_field`)."""
+    blank = pa.repeat(pa.scalar(False), table.num_rows)
     for name in contract.required:
-        column = rows[name]
-        files.update(rows["file_index"].filter(pc.is_null(column)).unique().to_pylist())
+        column = table[name].combine_chunks()
+        blank = pc.or_(blank, pc.is_null(column))
         if pa.types.is_string(column.type):
             # only empty text or text starting with a blank can be blank: the pattern is asked
             # of those alone (asked of every row it took a quarter of a second a year)
             maybe = pc.equal(pc.binary_length(column), 0)
-            for space in _SPACE_CHARACTERS:
-                maybe = pc.or_(maybe, pc.starts_with(column, space))
-            candidates = rows.filter(pc.fill_null(maybe, False))
-            blank = pc.match_substring_regex(candidates[name], BLANK_TEXT_PATTERN)
-            files.update(candidates["file_index"].filter(blank).unique().to_pylist())
-    return files
-
-
-# what BLANK_TEXT_PATTERN counts as blank
-_SPACE_CHARACTERS = " \t\n\f\r"
-
-
-def _has_blank_required_values(table: pa.Table, contract: RecordContract) -> bool:
-    """Whether a required column is null, or text of only whitespace, in any row (what
-    `loaders.validation` quarantines as `null_required_field`)."""
-    for name in contract.required:
-        column = table[name]
-        if column.null_count:
-            return True
-        if pa.types.is_string(column.type):
-            blank = pc.match_substring_regex(column, BLANK_TEXT_PATTERN)
-            if pc.any(blank).as_py():
-                return True
-    return False
+            for space in SPACE_CHARACTERS:
+                maybe = pc.fill_null(pc.or_(maybe, pc.starts_with(column, space)), False)
+            pattern = pc.match_substring_regex(column.filter(maybe), BLANK_TEXT_PATTERN)
+            blank = pc.or_(blank, pc.replace_with_mask(maybe, maybe, pattern))
+    return blank
 
 
 def _file_resource(
