@@ -90,6 +90,16 @@ class RunningCommand:
         return Completed(returncode, self.stdout_file.read_text(), self.stderr_file.read_text())
 
 
+def as_a_terminal_starts_it() -> None:
+    """Give the child SIGINT at its default, as a shell gives a command in the foreground.
+
+    A suite started in the background (`make test &`, `nohup`, some CI runners) ignores SIGINT,
+    and exec passes an ignored signal on: Python would then install no Ctrl-C handler in the
+    command, and the tests that press Ctrl-C would test nothing.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @dataclass
 class Commands:
     """Starts `warehouse` commands; kills what they left when the test ends."""
@@ -111,6 +121,7 @@ class Commands:
                 stdout=stdout,
                 stderr=stderr,
                 start_new_session=True,
+                preexec_fn=as_a_terminal_starts_it,
             )
         command = RunningCommand(process, stdout_file, stderr_file)
         self.started.append(command)

@@ -164,3 +164,26 @@ def test_query_during_a_build_names_the_build(commands: Commands, loaded_data_di
     build.process.send_signal(signal.SIGTERM)
     assert build.wait(60).returncode == 143
     assert_nothing_left(build, loaded_data_dir)
+
+
+def ignored_signals(pid: int) -> set[signal.Signals]:
+    """The signals process `pid` ignores, from the SigIgn mask in /proc."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    (line,) = (line for line in status.splitlines() if line.startswith("SigIgn:"))
+    mask = int(line.split()[1], 16)
+    return {number for number in signal.Signals if mask >> (number - 1) & 1}
+
+
+def test_a_command_takes_ctrl_c_even_when_the_suite_was_started_ignoring_it(
+    commands: Commands,
+) -> None:
+    # `nohup make test &` or CI starts pytest with SIGINT ignored, which exec passes on to every
+    # child; a command in a terminal's foreground gets it at its default, as the tests above need
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        command = commands.start("--help")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+    assert signal.SIGINT not in ignored_signals(command.pid)
+    assert command.wait(60).returncode == 0
