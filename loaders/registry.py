@@ -38,6 +38,15 @@ class SourceContext:
 
         return dlt.config.get(f"sources.{name}.bucket_url") or str(self.sources_dir / name)
 
+    @property
+    def lands_files(self) -> bool:
+        """Whether the pipeline loads into the lake (dlt's filesystem destination), whose
+        Parquet files cannot delete or update rows in place."""
+        pipeline = self.pipeline
+        return pipeline is not None and (
+            pipeline.destination.destination_type == "dlt.destinations.filesystem"
+        )
+
     def loaded_rows(self, table: str) -> int | None:
         """Rows `table` holds in the pipeline's destination now; None before dlt created it."""
         from dlt.common.destination.exceptions import DestinationUndefinedEntity
@@ -48,7 +57,7 @@ class SourceContext:
             return None
         if not pipeline.default_schema_name or table not in pipeline.default_schema.tables:
             return None
-        if pipeline.destination.destination_type == "dlt.destinations.filesystem":
+        if self.lands_files:
             # In the lake a table is its files: one the schema knows but no load sent rows to
             # has none, and dlt's SQL view over it fails with an error of its own.
             with pipeline.destination_client() as lake:
@@ -66,8 +75,30 @@ class SourceContext:
         except DatabaseUndefinedRelation:
             return None
 
+    def loaded_keys(self, table: str, key: str) -> list[Any] | None:
+        """Every value of column `key` of `table` in the pipeline's destination; None before
+        the table holds rows (or in the lake, whose tables the shop replaces whole)."""
+        pipeline = self.pipeline
+        if pipeline is None or self.lands_files or self.loaded_rows(table) is None:
+            return None
+        with pipeline.sql_client() as client:
+            column = client.escape_column_name(key)
+            query = f"select {column} from {client.make_qualified_table_name(table)}"
+            with client.execute_query(query) as cursor:
+                return [row[0] for row in cursor.fetchall()]
+
 
 SourceFactory = Callable[[SourceContext], "DltSource"]
+AfterLoad = Callable[[SourceContext], None]
+
+
+def _imported(reference: str | Callable[..., Any]) -> Callable[..., Any]:
+    """The function `reference` names as ``"module:function"``, imported now, or itself."""
+    if not isinstance(reference, str):
+        return reference
+    module, _, function = reference.partition(":")
+    found: Callable[..., Any] = getattr(importlib.import_module(module), function)
+    return found
 
 
 @dataclass(frozen=True)
@@ -75,21 +106,25 @@ class RegisteredSource:
     """One source: its name (also its dataset ``raw_<name>``) and how to build it.
 
     `factory` is a function taking a `SourceContext`, or ``"module:function"`` naming one,
-    imported only when the source is built.
+    imported only when the source is built. `after_load`, given the same way, runs after each
+    load of the source that did not fail (the shop deletes what it erased).
     """
 
     name: str
     factory: str | SourceFactory
     # served by the simulator's API server (`warehouse serve-api`, `load --local-api`)
     serves_api: bool = False
+    after_load: str | AfterLoad | None = None
 
     def build(self, context: SourceContext) -> DltSource:
         """The dlt source, built from `context`."""
-        factory: Any = self.factory
-        if isinstance(factory, str):
-            module, _, function = factory.partition(":")
-            factory = getattr(importlib.import_module(module), function)
-        return factory(context)
+        source: DltSource = _imported(self.factory)(context)
+        return source
+
+    def finish_load(self, context: SourceContext) -> None:
+        """Run the source's `after_load` step, if it has one, on the loaded `context`."""
+        if self.after_load is not None:
+            _imported(self.after_load)(context)
 
 
 META_DATASET_NAME = "meta"
@@ -99,11 +134,17 @@ SOURCES: dict[str, RegisteredSource] = {}
 """Every source by name, in load order."""
 
 
-def register(name: str, factory: str | SourceFactory, *, serves_api: bool = False) -> None:
+def register(
+    name: str,
+    factory: str | SourceFactory,
+    *,
+    serves_api: bool = False,
+    after_load: str | AfterLoad | None = None,
+) -> None:
     """Add a source at the end of the load order."""
     if name in SOURCES:
         raise ValueError(f"the source {name!r} is registered twice")
-    SOURCES[name] = RegisteredSource(name, factory, serves_api)
+    SOURCES[name] = RegisteredSource(name, factory, serves_api, after_load)
 
 
 def source_names() -> tuple[str, ...]:
@@ -121,7 +162,7 @@ def api_source_names() -> tuple[str, ...]:
     return tuple(name for name, source in SOURCES.items() if source.serves_api)
 
 
-register("shop", "loaders.shop:from_context")
+register("shop", "loaders.shop:from_context", after_load="loaders.shop:delete_erased_rows")
 register("payments", "loaders.payments:from_context", serves_api=True)
 register("ads", "loaders.ads:from_context", serves_api=True)
 register("fx", "loaders.fx:from_context", serves_api=True)

@@ -24,7 +24,6 @@ from dlt.common.destination.exceptions import DestinationUndefinedEntity
 from dlt.common.storages.load_package import ParsedLoadJobFileName
 from dlt.common.versioned_state import decompress_state
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
-from dlt.extract import DltSource
 from requests import ConnectionError as RequestsConnectionError
 from requests import HTTPError, Timeout
 
@@ -205,9 +204,8 @@ def _destination(settings: _Settings) -> Destination:
     return dlt.destinations.postgres()
 
 
-def _make_source(name: str, settings: _Settings, pipeline: dlt.Pipeline) -> DltSource:
-    context = SourceContext(settings.data_dir / "sources", pipeline, settings.allow_shrink)
-    return SOURCES[name].build(context)
+def _source_context(settings: _Settings, pipeline: dlt.Pipeline) -> SourceContext:
+    return SourceContext(settings.data_dir / "sources", pipeline, settings.allow_shrink)
 
 
 def _causes(error: BaseException) -> list[BaseException]:
@@ -552,8 +550,10 @@ def _run_pipeline(name: str, settings: _Settings, destination: Destination) -> _
     recovered_ids = _unlogged_loads(pipeline, name)
     rows = _rows_of_loads(pipeline, recovered_ids) if recovered_ids else {}
     recovered_files = _files_of_loads(pipeline, recovered_ids) if recovered_ids else []
-    info = pipeline.run(_make_source(name, settings, pipeline), loader_file_format=file_format)
+    context = _source_context(settings, pipeline)
+    info = pipeline.run(SOURCES[name].build(context), loader_file_format=file_format)
     replace_redelivered_files(pipeline, [*recovered_ids, *info.loads_ids])
+    SOURCES[name].finish_load(context)
     # rows as extracted: dlt's normalize counts are off for JSON rows written as CSV
     extract_info = pipeline.last_trace.last_extract_info
     for step_metrics in extract_info.metrics.values() if extract_info else []:

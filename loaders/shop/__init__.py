@@ -9,6 +9,7 @@ from typing import Any
 import dlt
 import pyarrow as pa
 import sqlalchemy as sa
+from dlt.common.schema.typing import TWriteDisposition
 from dlt.extract import DltResource, DltSource
 from dlt.sources.sql_database import sql_table
 
@@ -165,26 +166,27 @@ def _source_row_counts(credentials: str, tables: list[str]) -> dict[str, int]:
         engine.dispose()
 
 
-def check_replaced_tables_keep_their_rows(
+def check_hard_deleting_tables_keep_their_rows(
     credentials: str, loaded_rows: Callable[[str], int | None], max_shrink_share: float
 ) -> None:
-    """Refuse a read in which a table loaded with `replace` lost more than `max_shrink_share`.
+    """Refuse a read in which a table the shop deletes from lost more than `max_shrink_share`.
 
-    A replaced table holds only what the last read returned, so one empty or partial read
-    (a restore in progress, a wrong database) would drop its rows from the warehouse and, for
-    customers, mark every missing customer erased. The source is counted before anything is
-    extracted, so a refused read loads nothing of the shop. `loaded_rows(table)` gives the
-    rows the destination holds now, None before its first load.
+    The warehouse keeps only the keys such a table still has (`delete_erased_rows`, or a full
+    `replace` in the lake), so one empty or partial read (a restore in progress, a wrong
+    database) would drop its rows from the warehouse and, for customers, mark every missing
+    customer erased. The source is counted before anything is extracted, so a refused read
+    loads nothing of the shop. `loaded_rows(table)` gives the rows the destination holds now,
+    None before its first load.
     """
     if not 0 <= max_shrink_share <= 1:
         raise LoaderError(
             f"sources.shop.max_shrink_share is {max_shrink_share}: set a share between 0 and 1 "
             "(0.5 stops a load that would drop more than half of a table; 1 accepts any shrink)"
         )
-    replaced = [table.name for table in settings.TABLES if table.cursor is None]
-    source_rows = _source_row_counts(credentials, replaced)
+    hard_deleting = [table.name for table in settings.TABLES if table.hard_deletes]
+    source_rows = _source_row_counts(credentials, hard_deleting)
     shrinks = []
-    for table in replaced:
+    for table in hard_deleting:
         loaded = loaded_rows(table)
         new = source_rows[table]
         if loaded and (loaded - new) / loaded > max_shrink_share:
@@ -198,14 +200,142 @@ def check_replaced_tables_keep_their_rows(
         )
 
 
+def _reads_in_full(table: settings.ShopTable, replace_hard_deleting_tables: bool) -> bool:
+    """Whether `table` is read whole and replaced: it has no cursor, or the shop deletes
+    from it and the destination cannot delete rows (the lake)."""
+    return table.cursor is None or (table.hard_deletes and replace_hard_deleting_tables)
+
+
 def _write_disposition(
-    table: settings.ShopTable, loaded_rows: Callable[[str], int | None] | None
+    table: settings.ShopTable,
+    loaded_rows: Callable[[str], int | None] | None,
+    replace_hard_deleting_tables: bool,
 ) -> str:
     """`replace` for a table read in full; for an incremental table `merge` on the key, or
     `append` while the destination holds none of its rows (`merge_after_first_load`)."""
-    if table.cursor is None:
+    if _reads_in_full(table, replace_hard_deleting_tables):
         return "replace"
     return merge_after_first_load(table.name, loaded_rows)
+
+
+def _source_keys(credentials: str, table: settings.ShopTable) -> list[Any]:
+    """Every key `table` holds in the shop now: one column, however large the table."""
+    engine = sa.create_engine(credentials)
+    try:
+        with engine.connect() as connection:
+            query = sa.select(sa.column(table.primary_key)).select_from(sa.table(table.name))
+            statement = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+            # the driver's own cursor: SQLAlchemy's row objects took twice as long for
+            # a year's customers
+            cursor = connection.connection.cursor()
+            try:
+                cursor.execute(statement)
+                return [key for (key,) in cursor.fetchall()]
+            finally:
+                cursor.close()
+    finally:
+        engine.dispose()
+
+
+def _keys_missing_from_warehouse(
+    credentials: str,
+    table: settings.ShopTable,
+    loaded_keys: Callable[[str, str], list[Any] | None],
+) -> set[Any]:
+    """The keys `table` has in the shop and not in the warehouse; none before its first load."""
+    held = loaded_keys(table.name, table.primary_key)
+    if held is None:
+        return set()
+    return set(_source_keys(credentials, table)).difference(held)
+
+
+def _missing_rows(
+    credentials: str,
+    table: settings.ShopTable,
+    missing_keys: set[Any],
+    chunk_size: int,
+    quarantine_disposition: TWriteDisposition,
+) -> DltResource:
+    """The rows of `table` whose keys the warehouse lacks, merged into it on the key.
+
+    These are the day's new rows, which the incremental read brings too (the merge keeps one),
+    and rows the incremental window cannot see: rows back in the shop with an old `updated_at`
+    after the warehouse deleted them (a restored backup after an accepted empty read). Up to
+    `settings.RESTORE_BY_KEY_LIMIT` keys are read by key, more by reading the table whole.
+    """
+    key = table.primary_key
+    keys = sorted(missing_keys)
+
+    def by_key(query: Any, sa_table: sa.Table) -> Any:
+        return query.where(sa_table.c[key].in_(keys))
+
+    resource = _checked_table(
+        credentials,
+        table,
+        chunk_size,
+        quarantine_disposition,
+        write_disposition="merge",
+        query_adapter_callback=by_key if len(keys) <= settings.RESTORE_BY_KEY_LIMIT else None,
+    ).with_name(f"{table.name}_missing_from_warehouse")
+    resource.apply_hints(table_name=table.name)
+    return resource
+
+
+def _checked_table(
+    credentials: str,
+    table: settings.ShopTable,
+    chunk_size: int,
+    quarantine_disposition: TWriteDisposition,
+    **read: Any,
+) -> DltResource:
+    """dlt's `sql_table` reading `table` in pyarrow chunks, its text timestamps parsed to UTC
+    and its rows checked against its contract (`_contract_check`, quarantined rows going to
+    `quarantined_records`); `read` are further `sql_table` arguments (write disposition,
+    incremental, query adapter)."""
+    resource = sql_table(
+        credentials=credentials,
+        table=table.name,
+        backend="pyarrow",
+        chunk_size=chunk_size,
+        primary_key=table.primary_key,
+        table_adapter_callback=_text_timestamps_as_iso,
+        type_adapter_callback=_reflect_iso_text_as_text,
+        **read,
+    )
+    register_quarantine_table(resource, quarantine_disposition)
+    resource.add_yield_map(_contract_check(table))
+    return resource
+
+
+def delete_erased_rows(context: SourceContext) -> None:
+    """Delete the warehouse's rows of each table the shop deletes from (`hard_deletes`) whose
+    key the shop no longer has: an erased customer and their addresses.
+
+    Runs after each load of the shop. The keys are read after the load's rows, so a row
+    deleted in between is deleted now, and one created in between (not loaded yet) has nothing
+    to delete. A run killed before this step leaves rows the next run deletes, since every run
+    compares all the keys. The shrink guard (`check_hard_deleting_tables_keep_their_rows`)
+    ran before the load. The lake replaces these tables whole instead (`_reads_in_full`).
+    """
+    pipeline = context.pipeline
+    if pipeline is None or context.lands_files:
+        return
+    credentials = _credentials(context)
+    for table in settings.TABLES:
+        if not table.hard_deletes or context.loaded_rows(table.name) is None:
+            continue
+        keys = _source_keys(credentials, table)
+        with pipeline.sql_client() as client:
+            qualified = client.make_qualified_table_name(table.name)
+            key = client.escape_column_name(table.primary_key)
+            # an anti-join: PostgreSQL's `not in` over a list larger than work_mem compares
+            # every row with every key
+            client.execute_sql(
+                f"delete from {qualified} where not exists ("
+                f"select 1 from (select unnest(%s) as kept_key) as shop_keys "
+                f"where shop_keys.kept_key = {qualified}.{key})",
+                keys,
+            )
 
 
 @dlt.source(name="shop", schema_contract=SCHEMA_CONTRACT)
@@ -215,6 +345,8 @@ def shop(
     chunk_size: int = settings.CHUNK_SIZE,
     max_shrink_share: float = settings.MAX_SHRINK_SHARE,
     loaded_rows: Callable[[str], int | None] | None = None,
+    replace_hard_deleting_tables: bool = False,
+    loaded_keys: Callable[[str, str], list[Any] | None] | None = None,
 ) -> list[DltResource]:
     """Every table of `settings.TABLES` from the shop database at SQLAlchemy URL `credentials`.
 
@@ -222,26 +354,35 @@ def shop(
         credentials: SQLAlchemy URL of the shop database (secret `sources.shop.credentials`).
         lookback_seconds: How far before the last cursor value incremental tables re-read.
         chunk_size: Rows per chunk read from the database.
-        max_shrink_share: The largest share of its rows a table loaded with `replace` may lose
-            from one load to the next (config `sources.shop.max_shrink_share`); 1 accepts any.
+        max_shrink_share: The largest share of its rows a table the shop deletes from may
+            lose from one load to the next (config `sources.shop.max_shrink_share`); 1 accepts
+            any.
         loaded_rows: The rows a table holds in the destination now (None before its first
             load); without it the shrink check is skipped and incremental tables always merge.
+        replace_hard_deleting_tables: Read the tables the shop deletes from (`customers`,
+            `addresses`) whole and replace them, for a destination that cannot delete rows
+            (the lake); elsewhere they load incrementally and `delete_erased_rows` runs after
+            the load.
+        loaded_keys: The keys a table holds in the destination now (None before its first
+            load): rows of a table the shop deletes from whose keys the warehouse lacks are
+            read by key as well (`_missing_rows`), so a restored row comes back.
 
     Returns:
         One resource per table of `settings.TABLES` (`orders`, `order_lines`, ...), read in
         chunks of pyarrow rows with text timestamps parsed to UTC: incremental tables merged on
         their key from the last cursor value less `lookback_seconds` (appended while the
-        destination holds none of their rows, see `_write_disposition`), `customers` and
-        `addresses` replaced in full; and `quarantined_records`, the rows breaking their
-        table's `RecordContract`, keyed `<table>:<key>=<value>`.
+        destination holds none of their rows, see `_write_disposition`); and
+        `quarantined_records`, the rows breaking their table's `RecordContract`, keyed
+        `<table>:<key>=<value>`.
 
     Raises:
         LoaderError: before anything is read, when the database cannot be opened, lacks a
-            table, or a replaced table would shrink by more than `max_shrink_share`.
+            table, or a table the shop deletes from would shrink by more than
+            `max_shrink_share`.
     """
     check_database(credentials)
     if loaded_rows is not None:
-        check_replaced_tables_keep_their_rows(credentials, loaded_rows, max_shrink_share)
+        check_hard_deleting_tables_keep_their_rows(credentials, loaded_rows, max_shrink_share)
     quarantine_disposition = merge_after_first_load(QUARANTINE_TABLE, loaded_rows)
     resources = []
     for table in settings.TABLES:
@@ -254,36 +395,45 @@ def shop(
                 # without a start value dlt's lag step fails on a batch without cursor values
                 initial_value=settings.INITIAL_CURSOR,
             )
-            if table.cursor
+            if not _reads_in_full(table, replace_hard_deleting_tables)
             else None
         )
-        resource = sql_table(
-            credentials=credentials,
-            table=table.name,
-            backend="pyarrow",
-            chunk_size=chunk_size,
+        resource = _checked_table(
+            credentials,
+            table,
+            chunk_size,
+            quarantine_disposition,
             incremental=incremental,
-            primary_key=table.primary_key,
-            write_disposition=_write_disposition(table, loaded_rows),
-            table_adapter_callback=_text_timestamps_as_iso,
-            type_adapter_callback=_reflect_iso_text_as_text,
+            write_disposition=_write_disposition(table, loaded_rows, replace_hard_deleting_tables),
         )
-        register_quarantine_table(resource, quarantine_disposition)
-        resource.add_yield_map(_contract_check(table))
         resources.append(resource)
+        if table.hard_deletes and not replace_hard_deleting_tables and loaded_keys is not None:
+            missing = _keys_missing_from_warehouse(credentials, table, loaded_keys)
+            if missing:
+                # merged even into an emptied table: the two reads share the day's new rows
+                resource.apply_hints(write_disposition="merge")
+                resources.append(
+                    _missing_rows(credentials, table, missing, chunk_size, quarantine_disposition)
+                )
     resources.append(quarantine_table_resource(write_disposition=quarantine_disposition))
     return resources
 
 
-def from_context(context: SourceContext) -> DltSource:
-    """The shop source over `sources.shop.credentials`, else the simulator's SQLite file."""
-    credentials = dlt.secrets.get("sources.shop.credentials") or (
+def _credentials(context: SourceContext) -> str:
+    """`sources.shop.credentials`, else the simulator's SQLite file."""
+    return dlt.secrets.get("sources.shop.credentials") or (
         f"sqlite:///{context.sources_dir / settings.DEFAULT_DATABASE_FILE}"
     )
-    # --allow-shrink: any shrink of a replaced table is accepted for this run
+
+
+def from_context(context: SourceContext) -> DltSource:
+    """The shop source over `sources.shop.credentials`, else the simulator's SQLite file."""
+    # --allow-shrink: any shrink of a table the shop deletes from is accepted for this run
     accept_any_shrink = {"max_shrink_share": 1.0} if context.allow_shrink else {}
     return shop(
-        credentials=credentials,
+        credentials=_credentials(context),
         loaded_rows=context.loaded_rows if context.pipeline else None,
+        replace_hard_deleting_tables=context.lands_files,
+        loaded_keys=context.loaded_keys if context.pipeline else None,
         **accept_any_shrink,
     )

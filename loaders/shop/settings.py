@@ -11,13 +11,19 @@ Load strategy per table:
   rows it receives exactly, in UTC. Real timestamp columns compare natively.
 - `order_status_history` is append-only: incremental on `changed_at`, merged on
   `status_history_id` so the lookback does not duplicate it.
-- `customers` and `addresses` are small and customers who ask to be forgotten are hard-deleted
-  with their addresses: they load in full with `replace` on every run, so an erased customer
-  disappears from the warehouse on the next load (an incremental cursor never sees a delete).
-  A read that would shrink such a table by more than `MAX_SHRINK_SHARE` (config
-  `sources.shop.max_shrink_share`) stops the shop's load before anything of it loads: an
-  empty `customers` read would otherwise mark every customer erased. `warehouse load shop
-  --allow-shrink` accepts it once.
+- `customers` and `addresses` load incrementally too, but customers who ask to be forgotten
+  are hard-deleted with their addresses, which no cursor sees. After each load the shop's keys
+  of these tables (`hard_deletes`) are read and the warehouse's rows whose key the shop no
+  longer has are deleted (`loaders.shop.delete_erased_rows`), so an erased customer disappears
+  from the warehouse with the load that first misses them, while a day reads the day's changes
+  and one key column, not every customer again. Rows the shop has and the warehouse lacks are
+  read by key as well (`RESTORE_BY_KEY_LIMIT`), so rows restored from a backup with an old
+  `updated_at`, which the incremental window no longer reaches, come back. The lake, whose
+  Parquet files cannot delete rows in place, replaces these tables in full on every run
+  instead. A read that would shrink such a table by more than `MAX_SHRINK_SHARE` (config
+  `sources.shop.max_shrink_share`) stops the shop's load before anything of it loads: an empty
+  `customers` table would otherwise erase every customer. `warehouse load shop --allow-shrink`
+  accepts it once.
 
 Timestamps (`*_at`) are parsed from ISO 8601 text with any offset to UTC timestamps, and the
 discount validity columns to dates, before they land.
@@ -46,6 +52,9 @@ CHUNK_SIZE = 50_000
 DEFAULT_DATABASE_FILE = "shop.sqlite"
 MAX_SHRINK_SHARE = 0.5
 """A replaced table may lose at most this share of its rows in one load (0.5: half)."""
+RESTORE_BY_KEY_LIMIT = 10_000
+"""Rows of a table the shop deletes from that the warehouse lacks are read by key up to this
+many keys (one bound parameter each; SQLite takes 32,766), else by reading the table whole."""
 INITIAL_CURSOR = datetime(1970, 1, 1, tzinfo=UTC)
 """Where incremental tables start: before any shop row."""
 
@@ -59,6 +68,9 @@ class ShopTable:
     cursor: str | None
     """Incremental cursor column; None loads the table in full with `replace`."""
     contract: RecordContract = field(default_factory=RecordContract)
+    hard_deletes: bool = False
+    """The shop deletes rows of this table (erasures): after each load the warehouse drops the
+    rows whose key the shop no longer has, and the shrink guard watches the table."""
 
 
 TIMESTAMP_SUFFIX = "_at"
@@ -83,19 +95,21 @@ TABLES = (
     ShopTable(
         "customers",
         "customer_id",
-        None,
+        "updated_at",
         RecordContract(
             required=("customer_id", "email", "segment", "created_at", "updated_at"),
         ),
+        hard_deletes=True,
     ),
     ShopTable(
         "addresses",
         "address_id",
-        None,
+        "updated_at",
         RecordContract(
             # an address without its customer still says where its orders shipped
             required=("address_id", "address_type", "country_code", "updated_at"),
         ),
+        hard_deletes=True,
     ),
     ShopTable(
         "discounts",

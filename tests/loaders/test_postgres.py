@@ -109,6 +109,56 @@ def test_the_shop_loads_the_same_from_a_postgresql_database(
         _admin(f"drop database if exists {database} with (force)")
 
 
+def test_an_erased_customer_leaves_postgresql_with_their_addresses(
+    simulated_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_service("PostgreSQL", HOST, PORT)
+    database = f"larkspur_erasure_test_{uuid.uuid4().hex[:8]}"
+    _admin(f"create database {database}")
+    try:
+        monkeypatch.setenv(
+            "DESTINATION__POSTGRES__CREDENTIALS",
+            f"postgresql://{USER}:{PASSWORD}@{HOST}:{PORT}/{database}",
+        )
+        data_dir = copy_sources(simulated_dir, tmp_path)
+        assert load(["shop"], data_dir=data_dir, destination="postgres").ok
+        shop = sqlite3.connect(data_dir / "sources" / "shop.sqlite")
+        try:
+            (erased,) = shop.execute(
+                "select min(customer_id) from addresses where customer_id is not null"
+            ).fetchone()
+            shop.executescript(
+                f"delete from addresses where customer_id = {erased};"
+                f"delete from customers where customer_id = {erased};"
+            )
+            kept = {
+                table: shop.execute(f"select count(*) from {table}").fetchone()[0]
+                for table in ("customers", "addresses")
+            }
+        finally:
+            shop.close()
+
+        report = load(["shop"], data_dir=data_dir, destination="postgres")
+
+        assert report.ok, report.result("shop").error
+        connection = psycopg2.connect(
+            host=HOST, port=PORT, user=USER, password=PASSWORD, dbname=database
+        )
+        try:
+            cursor = connection.cursor()
+            for table, rows in kept.items():
+                cursor.execute(
+                    f"select count(*) from raw_shop.{table} where customer_id = %s", [erased]
+                )
+                assert cursor.fetchone()[0] == 0, table
+                cursor.execute(f"select count(*) from raw_shop.{table}")
+                assert cursor.fetchone()[0] == rows, table
+        finally:
+            connection.close()
+    finally:
+        _admin(f"drop database if exists {database} with (force)")
+
+
 def _copy_shop(sqlite_path: Path, database: str) -> None:
     """The simulated shop tables, same schema and text timestamps, in a PostgreSQL database."""
     source = sqlite3.connect(sqlite_path)

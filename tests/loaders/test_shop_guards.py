@@ -1,5 +1,6 @@
-"""The shop source refuses a read that would empty or halve a table it replaces, and names a
-missing table, before anything of the shop loads."""
+"""The tables the shop deletes from (customers, addresses): an erased customer leaves the
+warehouse, a restored one comes back, and a read that would empty or halve such a table, or a
+missing table, stops the shop before anything of it loads."""
 
 import shutil
 import sqlite3
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from loaders import load
+from loaders.shop import settings as shop_settings
 from tests.loaders.conftest import Warehouse, copy_sources
 
 CUSTOMERS_EMPTIED = (
@@ -91,6 +93,55 @@ def test_max_shrink_share_one_accepts_the_emptied_table(
 
     assert report.ok, report.result("shop").error
     assert shop_copy.count("raw_shop.customers") == 0
+
+
+def test_an_erased_customer_leaves_with_their_addresses(shop_copy: Warehouse) -> None:
+    database = sqlite3.connect(shop_copy.data_dir / "sources" / "shop.sqlite")
+    try:
+        (erased,) = database.execute(
+            "select min(customer_id) from addresses where customer_id is not null"
+        ).fetchone()
+    finally:
+        database.close()
+    change_shop(
+        shop_copy,
+        f"delete from addresses where customer_id = {erased};"
+        f"delete from customers where customer_id = {erased};",
+    )
+
+    report = shop_copy.load(["shop"])
+
+    assert report.ok, report.result("shop").error
+    for table in ("customers", "addresses"):
+        assert (
+            shop_copy.scalar(
+                f"select count(*) from raw_shop.{table} where customer_id = ?", [erased]
+            )
+            == 0
+        )
+        assert shop_copy.count(f"raw_shop.{table}") == shop_rows(shop_copy, table)
+
+
+@pytest.mark.parametrize("by_key_limit", [10_000, 1], ids=["by key", "whole table"])
+def test_rows_back_in_the_shop_come_back_to_the_warehouse(
+    shop_copy: Warehouse, monkeypatch: pytest.MonkeyPatch, by_key_limit: int
+) -> None:
+    # an empty read accepted by mistake, then the rows restored with their old updated_at,
+    # which the incremental window no longer reaches
+    monkeypatch.setattr(shop_settings, "RESTORE_BY_KEY_LIMIT", by_key_limit)
+    customers = shop_rows(shop_copy, "customers")
+    change_shop(shop_copy, "create table away as select * from customers; delete from customers;")
+    assert load(["shop"], data_dir=shop_copy.data_dir, allow_shrink=True).ok
+    assert shop_copy.count("raw_shop.customers") == 0
+    change_shop(shop_copy, "insert into customers select * from away; drop table away;")
+
+    report = shop_copy.load(["shop"])
+
+    assert report.ok, report.result("shop").error
+    assert shop_copy.count("raw_shop.customers") == customers
+    assert shop_copy.scalar("select count(distinct customer_id) from raw_shop.customers") == (
+        customers
+    )
 
 
 def test_a_drop_within_the_share_loads(shop_copy: Warehouse) -> None:

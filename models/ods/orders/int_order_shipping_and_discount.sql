@@ -1,10 +1,10 @@
 {{ config(materialized='ephemeral') }}
 
-{#- Each order's shipping destination and discount code, from the tables the shop reloads
-    whole on every load (addresses and discount codes): the masked destination is the
-    shipping address's, or its shipments' destination once the customer (and address) has
-    been erased. ods_orders reads it, and recomputes an order whose held values differ from
-    these, since the reloads' load times say nothing about what changed. -#}
+{#- Each order's shipping destination and discount code, from the shop's addresses and
+    discount codes: the masked destination is the shipping address's, or its shipments'
+    destination once the customer (and address) has been erased. ods_orders reads it, and
+    recomputes an order whose held values differ from these, since an erased customer's
+    deleted addresses leave no load time to watch. -#}
 with
 
 orders as (

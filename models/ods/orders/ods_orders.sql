@@ -13,7 +13,8 @@
     and in EUR at the order day's rate, and the masked shipping destination. Incremental: a
     run recomputes each order that a load since the last run touched (the order, one of its
     charges, refunds or shipments, its day's rate) or whose held destination or discount code
-    differs from int_order_shipping_and_discount's (addresses and codes are reloaded whole). -#}
+    differs from int_order_shipping_and_discount's (an erased customer's addresses are deleted,
+    which leaves no load time to watch). -#}
 with
 
 shipping_and_discount as (
