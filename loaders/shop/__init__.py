@@ -261,7 +261,9 @@ def _missing_rows(
     These are the day's new rows, which the incremental read brings too (the merge keeps one),
     and rows the incremental window cannot see: rows back in the shop with an old `updated_at`
     after the warehouse deleted them (a restored backup after an accepted empty read). Up to
-    `settings.RESTORE_BY_KEY_LIMIT` keys are read by key, more by reading the table whole.
+    `settings.RESTORE_BY_KEY_LIMIT` keys are read by key, more by reading the table whole. A
+    row the contract quarantines stays missing, so it is read again on every load and lands in
+    `quarantined_records` once (its quarantine id does not change).
     """
     key = table.primary_key
     keys = sorted(missing_keys)
