@@ -35,6 +35,7 @@ from dlt.extract.items import DataItemWithMeta
 from loaders.errors import LoaderError
 from loaders.interrupts import stop_signal_received
 from loaders.quarantine import QUARANTINE_SCHEMA, quarantine_id, quarantine_table
+from loaders.registry import lands_files
 from loaders.stats import record_file_error, record_file_read
 from loaders.validation import SOURCE_FILE_COLUMN
 
@@ -347,7 +348,7 @@ def replace_redelivered_files(pipeline: dlt.Pipeline, load_ids: Collection[str])
         with client.execute_query(f"select count(*) from ({latest_deliveries}) as files") as cur:
             if not cur.fetchone()[0]:
                 return
-        if pipeline.destination.destination_type == "dlt.destinations.filesystem":
+        if lands_files(pipeline):
             latest = {
                 source_file: load_id
                 for source_file, load_id in client.execute_sql(latest_deliveries) or []

@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from dlt.extract import DltSource
 
 
+def lands_files(pipeline: dlt.Pipeline) -> bool:
+    """Whether `pipeline` loads into the lake (dlt's filesystem destination), whose Parquet
+    files cannot delete or update rows in place."""
+    return bool(pipeline.destination.destination_type == "dlt.destinations.filesystem")
+
+
 @dataclass(frozen=True)
 class SourceContext:
     """What a source's factory may build it from: this run's data folder and pipeline."""
@@ -40,12 +46,8 @@ class SourceContext:
 
     @property
     def lands_files(self) -> bool:
-        """Whether the pipeline loads into the lake (dlt's filesystem destination), whose
-        Parquet files cannot delete or update rows in place."""
-        pipeline = self.pipeline
-        return pipeline is not None and (
-            pipeline.destination.destination_type == "dlt.destinations.filesystem"
-        )
+        """Whether the pipeline loads into the lake (`lands_files`)."""
+        return self.pipeline is not None and lands_files(self.pipeline)
 
     def loaded_rows(self, table: str) -> int | None:
         """Rows `table` holds in the pipeline's destination now; None before dlt created it."""

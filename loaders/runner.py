@@ -30,7 +30,13 @@ from requests import HTTPError, Timeout
 from loaders.errors import LoaderError, LoadInterrupted
 from loaders.files import replace_redelivered_files
 from loaders.interrupts import SignalWatch, stop_signal_received
-from loaders.registry import META_DATASET_NAME, SOURCES, SourceContext, source_names
+from loaders.registry import (
+    META_DATASET_NAME,
+    SOURCES,
+    SourceContext,
+    lands_files,
+    source_names,
+)
 from loaders.secrets import configured_secrets, mask_secrets
 from loaders.stats import RunStats, start_stats
 from warehouse.database import is_lock_error
@@ -427,11 +433,6 @@ def _discard_unrecorded_rows(pipeline: dlt.Pipeline) -> None:
                     except DestinationUndefinedEntity:
                         # dlt had not created the table yet: nothing landed there
                         continue
-
-
-def lands_files(pipeline: dlt.Pipeline) -> bool:
-    """Whether the pipeline loads into the lake (dlt's filesystem destination)."""
-    return pipeline.destination.destination_type == "dlt.destinations.filesystem"
 
 
 def _unlogged_loads(pipeline: dlt.Pipeline, source: str) -> list[str]:
