@@ -87,8 +87,8 @@ with connect(warehouse_file, read_only=True) as connection:
 # `make demo` simulates that much; a shorter warehouse has none, and the message says what to do.
 SHORT_HISTORY_ADVICE = (
     "simulate more history (`warehouse demo --days 240` in a new data folder), or rebuild "
-    "the feature model on weekly 14-day windows: `.venv/bin/dbt build --select "
-    "fct_customer_lapse_features --vars '{customer_feature_snapshot_period: week, "
+    "the feature model on weekly 14-day windows: `.venv/bin/dbt build --full-refresh "
+    "--select fct_customer_lapse_features --vars '{customer_feature_snapshot_period: week, "
     "customer_lapse_window_days: 14}'`"
 )
 if features.empty:

@@ -8,6 +8,7 @@ table must equal its rebuild row for row.
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -38,6 +39,12 @@ pytestmark = pytest.mark.postgres
 SCALE = 0.005
 FIRST_DAYS = 3
 LATER_DAYS = 9
+# Daily snapshots with a 3-day window give fct_customer_lapse_features rows within these 12
+# days, and its incremental run new snapshot dates and held ones whose label becomes known.
+LAPSE_VARS = [
+    "--vars",
+    json.dumps({"customer_feature_snapshot_period": "day", "customer_lapse_window_days": 3}),
+]
 
 
 @dataclass
@@ -128,7 +135,7 @@ def postgres_incremental(tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
                         build_environment.setenv(variable, value)
                     # seeds, snapshots and models: the data tests are the DuckDB suite's
                     run = run_dbt(
-                        ["build", "--exclude-resource-type", "test", "unit_test"],
+                        ["build", "--exclude-resource-type", "test", "unit_test", *LAPSE_VARS],
                         paths,
                         target="postgres",
                         quiet=True,
@@ -141,7 +148,13 @@ def postgres_incremental(tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
                 for variable, value in warehouse.transformer_environment().items():
                     build_environment.setenv(variable, value)
                 full_refresh = run_dbt(
-                    ["run", "--full-refresh", "--select", "config.materialized:incremental"],
+                    [
+                        "run",
+                        "--full-refresh",
+                        "--select",
+                        "config.materialized:incremental",
+                        *LAPSE_VARS,
+                    ],
                     paths,
                     target="postgres",
                     quiet=True,

@@ -75,6 +75,8 @@ def short_history_warehouse(
     build = run_dbt(
         [
             "build",
+            # the model is incremental: other vars make other rows, not more of them
+            "--full-refresh",
             "--select",
             "fct_customer_lapse_features",
             "--vars",

@@ -1,11 +1,23 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='customer_lapse_feature_sk',
+        incremental_strategy=incremental_strategy(),
+        partition_by=incremental_partition_by('snapshot_date'),
+        on_schema_change='append_new_columns',
+    )
+}}
+
 {#- Grain: one customer on one snapshot date (the start of each month by default), for every
     customer who had ordered before that date and still had a customer record then. Features
     read only orders placed before the snapshot date and the customer version valid at it;
     the label looks at the lapse window that starts on the snapshot date, and is empty until
     the warehouse holds orders from every day of that window.
-    A table, not incremental: a new day's orders change the label of the latest snapshots
-    (and the features of none), and at some twelve snapshots a year the whole table is one
-    join of orders with snapshot dates, cheaper than finding what a day changed. -#}
+    Incremental: a run recomputes the customers whose orders or versions changed, on every
+    snapshot date, and every customer on the snapshot dates the new days changed (macro
+    customer_lapse_batch). Changing either var below needs a full refresh. -#}
+-- the snapshot is read only in incremental runs, to find whose versions changed
+-- depends_on: {{ ref('customers_snapshot') }}
 with
 
 order_lines as (
@@ -23,24 +35,6 @@ customers as (
 calendar as (
 
     select * from {{ ref('dim_date') }}
-
-),
-
--- Every order placed counts, whatever its status now: whether an order will be cancelled is
--- not known when it is placed, and the marts keep only an order's current status.
-orders as (
-
-    select
-        customers.customer_id,
-        order_lines.order_id,
-        min(order_lines.ordered_at) as ordered_at,
-        sum(order_lines.net_amount_eur) as net_amount_eur
-
-    from order_lines
-    inner join customers
-        on order_lines.customer_sk = customers.customer_sk
-    where customers.customer_id is not null
-    group by customers.customer_id, order_lines.order_id
 
 ),
 
@@ -73,6 +67,46 @@ snapshot_dates as (
 
 ),
 
+lapse_windows as (
+
+    select
+        snapshot_date,
+        cast(
+            {{ dbt.dateadd('day', var('customer_lapse_window_days'), 'snapshot_date') }}
+            as date
+        ) as lapse_window_end_date
+
+    from snapshot_dates
+
+),
+
+{{ customer_lapse_batch() }}
+
+-- Every order placed counts, whatever its status now: whether an order will be cancelled is
+-- not known when it is placed, and the marts keep only an order's current status.
+orders as (
+
+    select
+        customers.customer_id,
+        order_lines.order_id,
+        min(order_lines.ordered_at) as ordered_at,
+        sum(order_lines.net_amount_eur) as net_amount_eur,
+        max(order_lines._loaded_at) as loaded_at
+
+    from order_lines
+    inner join customers
+        on order_lines.customer_sk = customers.customer_sk
+    where
+        customers.customer_id is not null
+    {%- if is_incremental() %}
+        and customers.customer_id in (
+            select batch_customers.customer_id from batch_customers
+        )
+    {%- endif %}
+    group by customers.customer_id, order_lines.order_id
+
+),
+
 -- What a customer had ordered before the snapshot date (midnight UTC starting it).
 order_history as (
 
@@ -91,25 +125,14 @@ order_history as (
         ) as order_count_last_90_days,
         coalesce(sum(orders.net_amount_eur), 0) as ordered_net_amount_eur,
         min(orders.ordered_at) as first_ordered_at,
-        max(orders.ordered_at) as last_ordered_at
+        max(orders.ordered_at) as last_ordered_at,
+        max(orders.loaded_at) as loaded_at
 
     from snapshot_dates
     inner join orders
         on snapshot_dates.snapshot_date > orders.ordered_at
+    {{ in_customer_lapse_batch('snapshot_dates.snapshot_date') }}
     group by snapshot_dates.snapshot_date, orders.customer_id
-
-),
-
-lapse_windows as (
-
-    select
-        snapshot_date,
-        cast(
-            {{ dbt.dateadd('day', var('customer_lapse_window_days'), 'snapshot_date') }}
-            as date
-        ) as lapse_window_end_date
-
-    from snapshot_dates
 
 ),
 
@@ -118,13 +141,15 @@ window_orders as (
     select
         lapse_windows.snapshot_date,
         orders.customer_id,
-        count(*) as order_count
+        count(*) as order_count,
+        max(orders.loaded_at) as loaded_at
 
     from lapse_windows
     inner join orders
         on
             lapse_windows.snapshot_date <= orders.ordered_at
             and lapse_windows.lapse_window_end_date > orders.ordered_at
+    {{ in_customer_lapse_batch('lapse_windows.snapshot_date') }}
     group by lapse_windows.snapshot_date, orders.customer_id
 
 ),
@@ -192,7 +217,14 @@ final as (
         cast(order_history.snapshot_date as date) as snapshot_date,
         cast(order_history.first_ordered_at as date) as first_order_date,
         cast(order_history.last_ordered_at as date) as last_order_date,
-        cast(lapse_windows.lapse_window_end_date as date) as lapse_window_end_date
+        cast(lapse_windows.lapse_window_end_date as date) as lapse_window_end_date,
+        cast(
+            greatest(
+                order_history.loaded_at,
+                coalesce(window_orders.loaded_at, order_history.loaded_at)
+            ) as timestamp
+        ) as _loaded_at,
+        {{ dbt_invocation_id() }} as _dbt_invocation_id
 
     from order_history
     -- the version valid at the snapshot's first instant; an erased customer has none after
@@ -215,4 +247,4 @@ final as (
 
 )
 
-select * from final
+{{ batch_with_rest_of_its_days('final') }}
