@@ -1,4 +1,4 @@
-"""PostgreSQL as the warehouse (bulk CSV/COPY files) and as the shop database."""
+"""PostgreSQL as the warehouse (Parquet files copied in by ADBC) and as the shop database."""
 
 import os
 import sqlite3
@@ -6,11 +6,14 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import dlt
 import psycopg2
 import pytest
 from psycopg2.extras import execute_values
 
 from loaders import LoadReport, load
+from loaders.quarantine import QUARANTINE_TABLE, quarantine_table_resource
+from loaders.runner import postgres_destination
 from simulator.storage import SHOP_SCHEMA
 from tests.conftest import require_service
 from tests.loaders.conftest import Warehouse, copy_sources
@@ -153,6 +156,46 @@ def test_an_erased_customer_leaves_postgresql_with_their_addresses(
                 assert cursor.fetchone()[0] == 0, table
                 cursor.execute(f"select count(*) from raw_shop.{table}")
                 assert cursor.fetchone()[0] == rows, table
+        finally:
+            connection.close()
+    finally:
+        _admin(f"drop database if exists {database} with (force)")
+
+
+def test_a_table_declared_empty_loads_into_postgresql_as_parquet(tmp_path: Path) -> None:
+    # dlt writes the quarantine table a source declares before any rejection as a Parquet file
+    # without rows, on which dlt's own ADBC job fails
+    require_service("PostgreSQL", HOST, PORT)
+    database = f"larkspur_empty_test_{uuid.uuid4().hex[:8]}"
+    _admin(f"create database {database}")
+    try:
+        pipeline = dlt.pipeline(
+            pipeline_name="empty_parquet",
+            pipelines_dir=str(tmp_path),
+            destination=postgres_destination(),
+            dataset_name="raw_empty",
+        )
+        credentials = f"postgresql://{USER}:{PASSWORD}@{HOST}:{PORT}/{database}"
+        empty = quarantine_table_resource()
+        kept = dlt.resource([{"id": 1}, {"id": 2}], name="kept")
+
+        info = pipeline.run(
+            [empty, kept], loader_file_format="parquet", credentials=credentials, refresh=None
+        )
+
+        assert not info.has_failed_jobs
+        formats = {
+            job.job_file_info.table_name: job.job_file_info.file_format
+            for job in info.load_packages[0].jobs["completed_jobs"]
+        }
+        assert (formats[QUARANTINE_TABLE], formats["kept"]) == ("parquet", "parquet")
+        connection = psycopg2.connect(credentials)
+        try:
+            cursor = connection.cursor()
+            cursor.execute(f"select count(*) from raw_empty.{QUARANTINE_TABLE}")
+            assert cursor.fetchone()[0] == 0
+            cursor.execute("select sum(id) from raw_empty.kept")
+            assert cursor.fetchone()[0] == 3
         finally:
             connection.close()
     finally:
