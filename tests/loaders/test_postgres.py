@@ -179,9 +179,7 @@ def test_a_table_declared_empty_loads_into_postgresql_as_parquet(tmp_path: Path)
         empty = quarantine_table_resource()
         kept = dlt.resource([{"id": 1}, {"id": 2}], name="kept")
 
-        info = pipeline.run(
-            [empty, kept], loader_file_format="parquet", credentials=credentials, refresh=None
-        )
+        info = pipeline.run([empty, kept], loader_file_format="parquet", credentials=credentials)
 
         assert not info.has_failed_jobs
         copied_as_parquet = {
