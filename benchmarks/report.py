@@ -187,6 +187,10 @@ def _daily_runs(raw: dict[str, Any], wall: dict[str, float]) -> dict[str, Any]:
                 "build_query_seconds": _dbt(run["build"])["query_seconds"],
                 "total_seconds": round(load_seconds + build_seconds, 3),
                 "slowest_nodes": _dbt(run["build"])["slowest_nodes"],
+                # a control: the simulator shares nothing with the warehouse, so a day on
+                # which it slows as much as the load and build was a slow machine, not a
+                # costlier day's run
+                "simulate_seconds": wall[f"simulate day +{number}"],
             }
         )
     full_refresh = raw["dbt_full_refresh"]["wall_seconds"]
@@ -342,9 +346,20 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"{incremental['full_refresh_query_seconds']:.1f} s). The slowest daily build is "
         f"{incremental['build_over_full_refresh']:.3f}x of the full refresh, the slowest daily "
         f"run {incremental['daily_run_over_full_run']:.3f}x of the full run; the slowest day "
-        f"over the fastest: {incremental['slowest_over_fastest_day']:.2f}.",
+        f"over the fastest: {incremental['slowest_over_fastest_day']:.2f}. As a control, "
+        f"`simulate s` is the simulator's time for the day before it, a process that shares "
+        f"nothing with the warehouse: when it slows with the run, the machine did.",
         _table(
-            ["day", "rows loaded", "load s", "dbt build s", "queries s", "total s", "slowest node"],
+            [
+                "day",
+                "rows loaded",
+                "load s",
+                "dbt build s",
+                "queries s",
+                "total s",
+                "slowest node",
+                "simulate s",
+            ],
             [
                 [
                     f"+{day['day']}",
@@ -354,6 +369,7 @@ def render_markdown(results: dict[str, Any]) -> str:
                     day["build_query_seconds"],
                     day["total_seconds"],
                     _slowest_node(day),
+                    day["simulate_seconds"],
                 ]
                 for day in incremental["days"]
             ],

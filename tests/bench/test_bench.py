@@ -188,6 +188,10 @@ def test_daily_runs_follow_new_days(results: dict[str, Any]) -> None:
     for day in days:
         assert day["rows_loaded"] > 0
         assert day["total_seconds"] == round(day["load_seconds"] + day["build_seconds"], 3)
+    steps = {step["step"]: step["wall_seconds"] for step in results["memory"]}
+    assert [day["simulate_seconds"] for day in days] == [
+        steps[f"simulate day +{day['day']}"] for day in days
+    ]
     full_refresh = incremental["full_refresh_build_seconds"]
     assert full_refresh > 0
     slowest_build = max(day["build_seconds"] for day in days)
