@@ -347,8 +347,8 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"{incremental['build_over_full_refresh']:.3f}x of the full refresh, the slowest daily "
         f"run {incremental['daily_run_over_full_run']:.3f}x of the full run; the slowest day "
         f"over the fastest: {incremental['slowest_over_fastest_day']:.2f}. As a control, "
-        f"`simulate s` is the simulator's time for the day before it, a process that shares "
-        f"nothing with the warehouse: when it slows with the run, the machine did.",
+        f"`simulate s` is the time the simulator took to produce that day, just before its load: "
+        f"it shares nothing with the warehouse, so when it slows with the run, the machine did.",
         _table(
             [
                 "day",
