@@ -183,6 +183,11 @@ def _daily_runs(raw: dict[str, Any], wall: dict[str, float]) -> dict[str, Any]:
                 "day": number,
                 "rows_loaded": sum(_loaded_rows(source) for source in run["load"]["sources"]),
                 "load_seconds": load_seconds,
+                # each source's own seconds within the load, to tell which one a slow day's
+                # load spent its time on
+                "source_seconds": {
+                    source["name"]: source["seconds"] for source in run["load"]["sources"]
+                },
                 "build_seconds": build_seconds,
                 "build_query_seconds": _dbt(run["build"])["query_seconds"],
                 "total_seconds": round(load_seconds + build_seconds, 3),

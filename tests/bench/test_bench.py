@@ -188,6 +188,8 @@ def test_daily_runs_follow_new_days(results: dict[str, Any]) -> None:
     for day in days:
         assert day["rows_loaded"] > 0
         assert day["total_seconds"] == round(day["load_seconds"] + day["build_seconds"], 3)
+        assert set(day["source_seconds"]) == {source["source"] for source in results["sources"]}
+        assert 0 < sum(day["source_seconds"].values()) < day["load_seconds"]
     steps = {step["step"]: step["wall_seconds"] for step in results["memory"]}
     assert [day["simulate_seconds"] for day in days] == [
         steps[f"simulate day +{day['day']}"] for day in days
