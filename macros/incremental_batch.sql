@@ -7,15 +7,15 @@
     In a full refresh or a first run nothing is held and every row is new; so it is when the
     held table predates `_loaded_at` (on_schema_change='append_new_columns' then adds it). A unit
     test gives the held rows as an input (`this`), with the column. -#}
-{% macro last_loaded_at() -%}
+{% macro last_loaded_at(column='_loaded_at') -%}
     {%- if not is_incremental() -%}
         {{ beginning_of_time() }}
     {%- elif model.resource_type == 'unit_test' -%}
         {#- the held rows are the test's input, which only the query can read -#}
-        (select coalesce(max(held._loaded_at), {{ beginning_of_time() }}) from {{ this }} as held)
-    {%- elif '_loaded_at' in adapter.get_columns_in_relation(this)
+        (select coalesce(max(held.{{ column }}), {{ beginning_of_time() }}) from {{ this }} as held)
+    {%- elif column in adapter.get_columns_in_relation(this)
         | map(attribute='name') | map('lower') | list -%}
-        {{ newest_load_held(this) }}
+        {{ newest_load_held(this, column) }}
     {%- else -%}
         {{ beginning_of_time() }}
     {%- endif -%}
@@ -23,11 +23,13 @@
 
 {#- The completion time of the newest load whose rows `relation` (a table with `_loaded_at`)
     holds, as a timestamp literal read when the node runs; for an empty table, the beginning of
-    time. A literal and not a scalar subquery: the warehouse pushes a comparison with a value
+    time. With `column`, the newest value of that timestamp column instead. A literal and not a
+    scalar subquery: the warehouse pushes a comparison with a value
     down to the completed loads and skips the raw rows of older loads, where a subquery would be
     joined to every raw row first. -#}
-{% macro newest_load_held(relation) -%}
-    {%- set newest = run_query('select max(_loaded_at) from ' ~ relation) if execute else none -%}
+{% macro newest_load_held(relation, column='_loaded_at') -%}
+    {%- set newest = run_query('select max(' ~ column ~ ') from ' ~ relation)
+        if execute else none -%}
     {%- set loaded_at = newest.columns[0].values()[0] if newest is not none else none -%}
     {%- if loaded_at is none -%}
         {{ beginning_of_time() }}
@@ -54,27 +56,89 @@
     where {{ loaded_since_last_run() }}
 {%- endmacro %}
 
-{#- Every row of `relation` whose `key` a load since the last run touched: all versions of each
-    touched key, old and new, so that deduplicating them gives what a full refresh gives for
-    that key. The filter sits below the deduplication, where the warehouse can push it into the
-    scan; a view that deduplicated first would have to rank every row ever loaded.
+{#- Every row of `relation` whose `key` a load since the last run touched: the versions of each
+    touched key that deduplicating needs to give what a full refresh gives for that key. The
+    filter sits below the deduplication, where the warehouse can push it into the scan; a view
+    that deduplicated first would have to rank every row ever loaded.
+    With `held` (the model's table, `this`, holding one row per key: the version its
+    deduplication chose, with that version's `_dlt_load_id`), only two kinds of load can hold a
+    version that matters: the loads since the last run, and the loads of the held versions of
+    the touched keys, whose held version outranks every other older one. Their load ids, read
+    when the node runs, prune the raw table to those loads, where the keys alone would make the
+    warehouse read every row ever loaded to find them. Without `held`, every version of each
+    touched key, from the whole history.
     A model whose table is partitioned by day (partition_by, from incremental_partition_by)
     overwrites whole partitions: its batch is every row of each day a load touched, `day` being
     the expression on `relation` that gives the model's partition column. -#}
-{% macro rows_of_keys_loaded_since_last_run(relation, key, day=none) -%}
+{% macro rows_of_keys_loaded_since_last_run(relation, key, day=none, held=none) -%}
     select *
     from {{ relation }}
     {%- if is_incremental() and day and config.get('partition_by') %}
         where {{ day }} in ({{ keys_loaded_since_last_run(relation, day) }})
+    {%- elif is_incremental() and held is not none %}
+        where
+            _dlt_load_id in ({{ loads_of_new_and_held_versions(relation, key, held) }})
+            and ({{ key }}) in ({{ keys_loaded_since_last_run(relation, key) }})
     {%- elif is_incremental() %}
         where ({{ key }}) in ({{ keys_loaded_since_last_run(relation, key) }})
     {%- endif %}
+{%- endmacro %}
+
+{#- The load ids of the loads completed since the last run and of the held versions (in `held`)
+    of the keys they touched, as a list of values read when the node runs: a comparison with
+    values reaches the raw table's scan, a subquery would be joined to every raw row. A unit
+    test, whose inputs only its query can read, gets the subqueries. No load, no value: a
+    load id is never null, so the condition is false. -#}
+{% macro loads_of_new_and_held_versions(relation, key, held) -%}
+    {%- set new_loads -%}
+        select distinct _dlt_load_id from {{ relation }} where {{ loaded_since_last_run() }}
+    {%- endset -%}
+    {%- set held_loads -%}
+        select distinct held._dlt_load_id
+        from {{ held }} as held
+        where ({{ key }}) in ({{ keys_loaded_since_last_run(relation, key) }})
+    {%- endset -%}
+    {%- if model.resource_type == 'unit_test' or not execute -%}
+        {{ new_loads }} union {{ held_loads }}
+    {%- else -%}
+        {%- set load_ids = run_query(new_loads).columns[0].values() | list
+            + run_query(held_loads).columns[0].values() | list -%}
+        {%- for load_id in load_ids | unique | sort -%}
+            {{ dbt.string_literal(load_id) }}{{ ', ' if not loop.last }}
+        {%- else -%}
+            null
+        {%- endfor -%}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The id of this dbt invocation, which incremental models write on every row they (re)write
     as `_dbt_invocation_id`. -#}
 {% macro dbt_invocation_id() -%}
     cast({{ dbt.string_literal(invocation_id) }} as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{#- When this dbt invocation started (dbt's run_started_at, UTC), which a model read by another
+    incremental model writes on every row it (re)writes as `_dbt_run_started_at`. Invocations
+    start one after another, so the reader finds what was written since it last ran, also the
+    rows a run rewrote without a newer load among their inputs: a session that lost an event
+    re-sent to another visitor keeps its older `_loaded_at`. -#}
+{% macro dbt_run_started_at() -%}
+    cast({{ dbt.string_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f')) }} as timestamp)
+{%- endmacro %}
+
+{#- Every row of `relation`, a model that writes `_dbt_run_started_at`, whose `key` has a row
+    written by an invocation that started after the newest one whose rows this model holds; in
+    a full refresh or first run, every row. -#}
+{% macro rows_of_keys_written_since_last_run(relation, key) -%}
+    select *
+    from {{ relation }}
+    {%- if is_incremental() %}
+        where ({{ key }}) in (
+            select {{ key }}
+            from {{ relation }}
+            where _dbt_run_started_at > {{ last_loaded_at('_dbt_run_started_at') }}
+        )
+    {%- endif %}
 {%- endmacro %}
 
 {#- True on the rows this dbt invocation wrote: the data tests of an incremental model check

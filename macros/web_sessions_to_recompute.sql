@@ -142,7 +142,8 @@ kept_sessions as (
         changed_visitor_sessions.ended_at,
         changed_visitor_sessions._dlt_load_id,
         changed_visitor_sessions._loaded_at,
-        {{ dbt_invocation_id() }} as _dbt_invocation_id
+        {{ dbt_invocation_id() }} as _dbt_invocation_id,
+        {{ dbt_run_started_at() }} as _dbt_run_started_at
 
     from changed_visitor_sessions
     inner join recomputed_from

@@ -42,8 +42,9 @@ INCREMENTAL_MODELS = tuple(
         if "materialized='incremental'" in path.read_text()
     )
 )
-# Differs between runs by design: which dbt invocation last wrote the row.
+# Differ between runs by design: which dbt invocation last wrote the row, and when it started.
 INVOCATION_COLUMN = "_dbt_invocation_id"
+WRITE_COLUMNS = (INVOCATION_COLUMN, "_dbt_run_started_at")
 API_SOURCES = api_source_names()
 T = TypeVar("T")
 # The models built from raw_payments.refunds, which the first build finds missing.
@@ -162,6 +163,36 @@ def model_relation(connection: duckdb.DuckDBPyConnection, model: str) -> str:
         [model],
     )
     return f"{schema}.{model}"
+
+
+def compared_rows(connection: duckdb.DuckDBPyConnection, model: str, relation: str) -> str:
+    """A query of `relation`'s rows in the columns of the model's built table, in their order,
+    without the columns that say which run wrote a row (WRITE_COLUMNS)."""
+    schema, table = model_relation(connection, model).split(".")
+    columns = [
+        name
+        for (name,) in connection.execute(
+            "select column_name from information_schema.columns"
+            " where table_schema = ? and table_name = ? order by ordinal_position",
+            [schema, table],
+        ).fetchall()
+        if name not in WRITE_COLUMNS
+    ]
+    return f"select {', '.join(columns)} from {relation}"
+
+
+def differences_from_rebuild(
+    connection: duckdb.DuckDBPyConnection, model: str, kept: str
+) -> tuple[int, int, int]:
+    """Rows only in `kept` (a model's table kept from an incremental run), rows only in the
+    model's rebuilt table, and rows in the rebuild, compared without WRITE_COLUMNS."""
+    incremental = compared_rows(connection, model, kept)
+    full = compared_rows(connection, model, model_relation(connection, model))
+    return (
+        scalar(connection, f"select count(*) from ({incremental} except all {full})"),
+        scalar(connection, f"select count(*) from ({full} except all {incremental})"),
+        scalar(connection, f"select count(*) from ({full})"),
+    )
 
 
 def copy_tables(paths: Paths, models: tuple[str, ...]) -> dict[str, str]:

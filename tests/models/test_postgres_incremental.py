@@ -20,7 +20,7 @@ import pytest
 
 from simulator import simulate
 from tests.conftest import load_as_loader, require_service
-from tests.models.conftest import INCREMENTAL_MODELS, INVOCATION_COLUMN
+from tests.models.conftest import INCREMENTAL_MODELS, WRITE_COLUMNS
 from warehouse.dbt import DbtResult, run_dbt
 from warehouse.postgres import (
     PII_KEY_ENV,
@@ -74,9 +74,9 @@ def compare_with_rebuild(
             (schema,) = cursor.fetchone()
             cursor.execute(
                 "select column_name from information_schema.columns"
-                " where table_schema = %s and table_name = %s and column_name != %s"
+                " where table_schema = %s and table_name = %s and column_name not in %s"
                 " order by ordinal_position",
-                [schema, model, INVOCATION_COLUMN],
+                [schema, model, WRITE_COLUMNS],
             )
             columns = ", ".join(f'"{name}"' for (name,) in cursor.fetchall())
             kept = f"select {columns} from incremental_copy.{model}"

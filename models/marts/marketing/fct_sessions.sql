@@ -9,12 +9,14 @@
 
 {#- Grain: one web session. Channel and campaign from the session's landing UTM parameters,
     customer version valid at the session's start for logged-in visitors. Incremental: a run
-    replaces the sessions of each visitor whose sessions ods_web_sessions recomputed since. -#}
+    replaces the sessions of each visitor whose sessions ods_web_sessions rewrote since it last
+    ran (`_dbt_run_started_at`): not only those a newer load reached, since a visitor whose
+    event was re-sent under another visitor loses it without any newer event of its own. -#}
 with
 
 sessions as (
 
-    {{ rows_of_keys_loaded_since_last_run(ref('ods_web_sessions'), 'anonymous_id') }}
+    {{ rows_of_keys_written_since_last_run(ref('ods_web_sessions'), 'anonymous_id') }}
 
 ),
 
@@ -87,7 +89,8 @@ final as (
         cast(sessions.started_at as timestamp) as started_at,
         cast(sessions.ended_at as timestamp) as ended_at,
         cast(sessions._loaded_at as timestamp) as _loaded_at,
-        {{ dbt_invocation_id() }} as _dbt_invocation_id
+        {{ dbt_invocation_id() }} as _dbt_invocation_id,
+        {{ dbt_run_started_at() }} as _dbt_run_started_at
 
     from sessions
     left join campaign_keys

@@ -201,7 +201,8 @@ recomputed_sessions as (
         session_activity.ended_at,
         session_activity._dlt_load_id,
         session_activity._loaded_at,
-        {{ dbt_invocation_id() }} as _dbt_invocation_id
+        {{ dbt_invocation_id() }} as _dbt_invocation_id,
+        {{ dbt_run_started_at() }} as _dbt_run_started_at
 
     from session_starts
     inner join session_activity
