@@ -24,9 +24,9 @@
 {#- The completion time of the newest load whose rows `relation` (a table with `_loaded_at`)
     holds, as a timestamp literal read when the node runs; for an empty table, the beginning of
     time. With `column`, the newest value of that timestamp column instead. A literal and not a
-    scalar subquery: the warehouse pushes a comparison with a value
-    down to the completed loads and skips the raw rows of older loads, where a subquery would be
-    joined to every raw row first. -#}
+    scalar subquery: the warehouse pushes a comparison with a value down to the completed loads
+    and skips the raw rows of older loads, where a subquery would be joined to every raw row
+    first. -#}
 {% macro newest_load_held(relation, column='_loaded_at') -%}
     {%- set newest = run_query('select max(' ~ column ~ ') from ' ~ relation)
         if execute else none -%}
@@ -56,59 +56,21 @@
     where {{ loaded_since_last_run() }}
 {%- endmacro %}
 
-{#- Every row of `relation` whose `key` a load since the last run touched: the versions of each
-    touched key that deduplicating needs to give what a full refresh gives for that key. The
-    filter sits below the deduplication, where the warehouse can push it into the scan; a view
-    that deduplicated first would have to rank every row ever loaded.
-    With `held` (the model's table, `this`, holding one row per key: the version its
-    deduplication chose, with that version's `_dlt_load_id`), only two kinds of load can hold a
-    version that matters: the loads since the last run, and the loads of the held versions of
-    the touched keys, whose held version outranks every other older one. Their load ids, read
-    when the node runs, prune the raw table to those loads, where the keys alone would make the
-    warehouse read every row ever loaded to find them. Without `held`, every version of each
-    touched key, from the whole history.
+{#- Every row of `relation` whose `key` a load since the last run touched: all versions of each
+    touched key, old and new, so that deduplicating them gives what a full refresh gives for
+    that key. The filter sits below the deduplication, where the warehouse can push it into the
+    scan; a view that deduplicated first would have to rank every row ever loaded.
     A model whose table is partitioned by day (partition_by, from incremental_partition_by)
     overwrites whole partitions: its batch is every row of each day a load touched, `day` being
     the expression on `relation` that gives the model's partition column. -#}
-{% macro rows_of_keys_loaded_since_last_run(relation, key, day=none, held=none) -%}
+{% macro rows_of_keys_loaded_since_last_run(relation, key, day=none) -%}
     select *
     from {{ relation }}
     {%- if is_incremental() and day and config.get('partition_by') %}
         where {{ day }} in ({{ keys_loaded_since_last_run(relation, day) }})
-    {%- elif is_incremental() and held is not none %}
-        where
-            _dlt_load_id in ({{ loads_of_new_and_held_versions(relation, key, held) }})
-            and ({{ key }}) in ({{ keys_loaded_since_last_run(relation, key) }})
     {%- elif is_incremental() %}
         where ({{ key }}) in ({{ keys_loaded_since_last_run(relation, key) }})
     {%- endif %}
-{%- endmacro %}
-
-{#- The load ids of the loads completed since the last run and of the held versions (in `held`)
-    of the keys they touched, as a list of values read when the node runs: a comparison with
-    values reaches the raw table's scan, a subquery would be joined to every raw row. A unit
-    test, whose inputs only its query can read, gets the subqueries. No load, no value: a
-    load id is never null, so the condition is false. -#}
-{% macro loads_of_new_and_held_versions(relation, key, held) -%}
-    {%- set new_loads -%}
-        select distinct _dlt_load_id from {{ relation }} where {{ loaded_since_last_run() }}
-    {%- endset -%}
-    {%- set held_loads -%}
-        select distinct held._dlt_load_id
-        from {{ held }} as held
-        where ({{ key }}) in ({{ keys_loaded_since_last_run(relation, key) }})
-    {%- endset -%}
-    {%- if model.resource_type == 'unit_test' or not execute -%}
-        {{ new_loads }} union {{ held_loads }}
-    {%- else -%}
-        {%- set load_ids = run_query(new_loads).columns[0].values() | list
-            + run_query(held_loads).columns[0].values() | list -%}
-        {%- for load_id in load_ids | unique | sort -%}
-            {{ dbt.string_literal(load_id) }}{{ ', ' if not loop.last }}
-        {%- else -%}
-            null
-        {%- endfor -%}
-    {%- endif -%}
 {%- endmacro %}
 
 {#- The id of this dbt invocation, which incremental models write on every row they (re)write

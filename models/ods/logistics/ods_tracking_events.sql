@@ -8,9 +8,8 @@
 }}
 
 {#- Carrier tracking events, one row per tracking_event_id: a re-delivered or repeated event
-    keeps the latest load's version. Incremental: a run takes the deliveries that loads since
-    the last run brought and the held delivery of each of their events, read from those loads
-    only, so late events are picked up whenever they arrive;
+    keeps the latest load's version. Incremental: a run takes every delivery of each event that
+    a load since the last run brought, so late events are picked up whenever they arrive;
     where the table is partitioned by event_date (Spark), every event of each day such a load
     touched. -#}
 with
@@ -18,10 +17,7 @@ with
 tracking_events as (
 
     {{ rows_of_keys_loaded_since_last_run(
-        ref('stg_logistics__tracking_events'),
-        'tracking_event_id',
-        day='cast(event_at as date)',
-        held=this,
+        ref('stg_logistics__tracking_events'), 'tracking_event_id', day='cast(event_at as date)'
     ) }}
 
 ),

@@ -11,14 +11,13 @@
     lookback, so every load re-delivers the orders of the days before; this is the one place
     they become one row per order_id, for ods_orders and for the models that ods_orders reads
     (ods_payments and ods_shipments find an order by its number here, which they could not do
-    in ods_orders without a cycle). Incremental: a run takes the versions that loads since the
-    last run brought and the held version of each of their orders, the latest of the older
-    ones, read from those loads only; so the latest one wins as in a full refresh. -#}
+    in ods_orders without a cycle). Incremental: a run takes every version of each order that a
+    load since the last run touched, so the latest one wins as in a full refresh. -#}
 with
 
 orders as (
 
-    {{ rows_of_keys_loaded_since_last_run(ref('stg_shop__orders'), 'order_id', held=this) }}
+    {{ rows_of_keys_loaded_since_last_run(ref('stg_shop__orders'), 'order_id') }}
 
 ),
 

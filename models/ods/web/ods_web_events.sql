@@ -11,18 +11,16 @@
 {#- Web events without personal data: the user agent is reduced to a device type. Events of
     a type the export does not document are kept, flagged (is_unknown_event_type).
     The export sends some events twice, in the same file or a later one: this is where they
-    become one row per event_id, the latest load's. Incremental: a run takes the deliveries
-    that loads since the last run brought and, for each of their events, the delivery it holds
-    (the latest of the older ones), read from those loads only; so late and repeated events land
-    whenever their file arrives, and a resumed older load loses to the newer delivery held.
-    Where the table is partitioned by event_date (Spark), every event of
+    become one row per event_id, the latest load's. Incremental: a run takes every delivery of
+    each event that a load since the last run brought, so late and repeated events land whenever
+    their file arrives; where the table is partitioned by event_date (Spark), every event of
     each day such a load touched. -#}
 with
 
 events as (
 
     {{ rows_of_keys_loaded_since_last_run(
-        ref('stg_web__events'), 'event_id', day='cast(occurred_at as date)', held=this
+        ref('stg_web__events'), 'event_id', day='cast(occurred_at as date)'
     ) }}
 
 ),
