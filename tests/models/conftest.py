@@ -22,6 +22,7 @@ from loaders import load
 from loaders.registry import api_source_names
 from simulator import simulate
 from simulator.api_server import ApiServer
+from tests.conftest import WRITE_COLUMNS
 from warehouse.cli import build_warehouse
 from warehouse.dbt import DbtResult, run_dbt
 from warehouse.settings import Paths, resolve_paths
@@ -42,9 +43,8 @@ INCREMENTAL_MODELS = tuple(
         if "materialized='incremental'" in path.read_text()
     )
 )
-# Differ between runs by design: which dbt invocation last wrote the row, and when it started.
+# Differs between runs by design: which dbt invocation last wrote the row.
 INVOCATION_COLUMN = "_dbt_invocation_id"
-WRITE_COLUMNS = (INVOCATION_COLUMN, "_dbt_run_started_at")
 API_SOURCES = api_source_names()
 T = TypeVar("T")
 # The models built from raw_payments.refunds, which the first build finds missing.

@@ -19,8 +19,8 @@ import psycopg2
 import pytest
 
 from simulator import simulate
-from tests.conftest import load_as_loader, require_service
-from tests.models.conftest import INCREMENTAL_MODELS, WRITE_COLUMNS
+from tests.conftest import WRITE_COLUMNS, load_as_loader, require_service
+from tests.models.conftest import INCREMENTAL_MODELS
 from warehouse.dbt import DbtResult, run_dbt
 from warehouse.postgres import (
     PII_KEY_ENV,

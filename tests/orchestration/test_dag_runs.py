@@ -32,6 +32,7 @@ from playwright.sync_api import Browser, expect
 from loaders.registry import api_source_names, source_names
 from simulator import simulate
 from simulator.api_server import ApiServer
+from tests.conftest import WRITE_COLUMNS
 from tests.orchestration.conftest import AirflowInstance, free_port, new_airflow_instance
 from warehouse.airflow_local import local_airflow
 from warehouse.dashboards import DASHBOARDS
@@ -56,7 +57,7 @@ DAY = FIRST_DAY + timedelta(days=DAYS - 1)
 MART_SCHEMAS = ("core", "finance", "marketing", "logistics")
 FAILING_SOURCE = "ads"
 # columns that record when or by which run a row was written, not what it says
-RUN_COLUMNS = ("_dbt_invocation_id", "_loaded_at")
+RUN_COLUMNS = (*WRITE_COLUMNS, "_loaded_at")
 # the states of the three runs, as the UI names them
 RUN_STATES = ("Success", "Failed", "Success")
 SCREENSHOTS = PROJECT_DIR / "artifacts" / "screenshots"

@@ -17,6 +17,7 @@ import duckdb
 import pytest
 
 from simulator import simulate
+from tests.conftest import WRITE_COLUMNS
 from tests.operations.conftest import Completed, run_warehouse
 from tests.parity import (
     aggregate_query,
@@ -39,9 +40,9 @@ ENGINES = ("DuckDB", "Spark")
 # the whole project on Spark: per-statement latency dominates, not rows
 BUILD_TIMEOUT = 900
 # Which run wrote a row, not data: Spark rewrites the whole table of a model it does not
-# partition by day (web sessions, shipments), so there every row carries the last run's id,
-# where DuckDB's delete+insert keeps the id of the run that wrote each row.
-RUN_COLUMNS = {"_dbt_invocation_id"}
+# partition by day (web sessions, shipments), so there every row carries the last run's id
+# and start, where DuckDB's delete+insert keeps those of the run that wrote each row.
+RUN_COLUMNS = set(WRITE_COLUMNS)
 
 
 @dataclass(frozen=True)
