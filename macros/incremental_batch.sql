@@ -7,15 +7,15 @@
     In a full refresh or a first run nothing is held and every row is new; so it is when the
     held table predates `_loaded_at` (on_schema_change='append_new_columns' then adds it). A unit
     test gives the held rows as an input (`this`), with the column. -#}
-{% macro last_loaded_at(column='_loaded_at') -%}
+{% macro last_loaded_at() -%}
     {%- if not is_incremental() -%}
         {{ beginning_of_time() }}
     {%- elif model.resource_type == 'unit_test' -%}
         {#- the held rows are the test's input, which only the query can read -#}
-        (select coalesce(max(held.{{ column }}), {{ beginning_of_time() }}) from {{ this }} as held)
-    {%- elif column in adapter.get_columns_in_relation(this)
+        (select coalesce(max(held._loaded_at), {{ beginning_of_time() }}) from {{ this }} as held)
+    {%- elif '_loaded_at' in adapter.get_columns_in_relation(this)
         | map(attribute='name') | map('lower') | list -%}
-        {{ newest_load_held(this, column) }}
+        {{ newest_load_held(this) }}
     {%- else -%}
         {{ beginning_of_time() }}
     {%- endif -%}
@@ -23,13 +23,11 @@
 
 {#- The completion time of the newest load whose rows `relation` (a table with `_loaded_at`)
     holds, as a timestamp literal read when the node runs; for an empty table, the beginning of
-    time. With `column`, the newest value of that timestamp column instead. A literal and not a
-    scalar subquery: the warehouse pushes a comparison with a value down to the completed loads
-    and skips the raw rows of older loads, where a subquery would be joined to every raw row
-    first. -#}
-{% macro newest_load_held(relation, column='_loaded_at') -%}
-    {%- set newest = run_query('select max(' ~ column ~ ') from ' ~ relation)
-        if execute else none -%}
+    time. A literal and not a scalar subquery: the warehouse pushes a comparison with a value
+    down to the completed loads and skips the raw rows of older loads, where a subquery would be
+    joined to every raw row first. -#}
+{% macro newest_load_held(relation) -%}
+    {%- set newest = run_query('select max(_loaded_at) from ' ~ relation) if execute else none -%}
     {%- set loaded_at = newest.columns[0].values()[0] if newest is not none else none -%}
     {%- if loaded_at is none -%}
         {{ beginning_of_time() }}
@@ -77,30 +75,6 @@
     as `_dbt_invocation_id`. -#}
 {% macro dbt_invocation_id() -%}
     cast({{ dbt.string_literal(invocation_id) }} as {{ dbt.type_string() }})
-{%- endmacro %}
-
-{#- When this dbt invocation started (dbt's run_started_at, UTC), which a model read by another
-    incremental model writes on every row it (re)writes as `_dbt_run_started_at`. Invocations
-    start one after another, so the reader finds what was written since it last ran, also the
-    rows a run rewrote without a newer load among their inputs: a session that lost an event
-    re-sent to another visitor keeps its older `_loaded_at`. -#}
-{% macro dbt_run_started_at() -%}
-    cast({{ dbt.string_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f')) }} as timestamp)
-{%- endmacro %}
-
-{#- Every row of `relation`, a model that writes `_dbt_run_started_at`, whose `key` has a row
-    written by an invocation that started after the newest one whose rows this model holds; in
-    a full refresh or first run, every row. -#}
-{% macro rows_of_keys_written_since_last_run(relation, key) -%}
-    select *
-    from {{ relation }}
-    {%- if is_incremental() %}
-        where ({{ key }}) in (
-            select {{ key }}
-            from {{ relation }}
-            where _dbt_run_started_at > {{ last_loaded_at('_dbt_run_started_at') }}
-        )
-    {%- endif %}
 {%- endmacro %}
 
 {#- True on the rows this dbt invocation wrote: the data tests of an incremental model check

@@ -1,8 +1,9 @@
 {#- The CTEs from which ods_web_sessions recomputes sessions: `visitor_events`, the events (of
     `events`, a CTE) to split into sessions, with `earlier_session_count`, the number of the
-    visitor's sessions before them; in an incremental run also `kept_sessions`, the held
-    sessions that the events delivered since the last run cannot change, as the model writes
-    them. A full build splits every event.
+    visitor's sessions before them; in an incremental run also `changed_visitors`, whose
+    sessions the run replaces, and `kept_sessions`, the held sessions that the events delivered
+    since the last run cannot change, as the model writes them. A full build splits every
+    event.
     A late event can merge or split only the visit it lands in and the sessions after it: a
     visit ends after 30 minutes (var session_timeout_minutes) without an event, which a later
     event cannot bridge. So each changed visitor's sessions are recomputed from the start of the
@@ -18,22 +19,10 @@ held_sessions as (
 
 ),
 
-deliveries as (
-
-    -- every delivery of each event a load since the last run brought: a re-delivered event
-    -- may have moved in time or to another visitor, and its old place changes too
-    {{ rows_of_keys_loaded_since_last_run(ref('stg_web__events'), 'event_id') }}
-
-),
-
 changed_visitors as (
 
-    select
-        anonymous_id,
-        min(occurred_at) as changed_from
-
-    from deliveries
-    group by anonymous_id
+    -- a re-delivered event may have moved in time or to another visitor: its old place changes
+    {{ web_visitors_changed_since_last_run() }}
 
 ),
 
@@ -142,8 +131,7 @@ kept_sessions as (
         changed_visitor_sessions.ended_at,
         changed_visitor_sessions._dlt_load_id,
         changed_visitor_sessions._loaded_at,
-        {{ dbt_invocation_id() }} as _dbt_invocation_id,
-        {{ dbt_run_started_at() }} as _dbt_run_started_at
+        {{ dbt_invocation_id() }} as _dbt_invocation_id
 
     from changed_visitor_sessions
     inner join recomputed_from

@@ -1,10 +1,13 @@
 """A daily run over the web export's awkward deliveries gives what a full refresh gives.
 
 The built test warehouse is copied, and two loads the simulator does not make are written
-into its raw web events: a newer load re-sending an event of the first day moved in time and to
-another visitor, and a load resumed after a failure, older by load id than the newest held one
-but completed after it, carrying an older version of a held event and an event never seen. The
-web models are then built incrementally, kept, rebuilt with `--full-refresh` and compared.
+into its raw web events. A newer load re-sends an event of the first day moved in time and to
+another visitor; every event of a logged-in visitor under that other visitor, which leaves the
+first visitor with none; and the landing event of the session an order's last touch credits
+under a visitor never seen, which moves the session's start. A load resumed after a failure,
+older by load id than the newest held one but completed after it, carries an older version of
+a held event and an event never seen. The web models are then built incrementally, kept,
+rebuilt with `--full-refresh` and compared.
 """
 
 from __future__ import annotations
@@ -23,23 +26,44 @@ from tests.models.conftest import (
     ModelsWarehouse,
     copy_tables,
     differences_from_rebuild,
+    model_relation,
     scalar,
 )
 from warehouse.dbt import DbtResult, run_dbt
 from warehouse.settings import Paths, resolve_paths
 
 WEB_MODELS = "ods_web_events+"
+# the models keyed by visitor, which must drop what they held of a visitor left without events
+VISITOR_MODELS = ("ods_web_identities", "ods_web_sessions", "fct_sessions")
+LAST_TOUCH = (
+    "select session_id from ods.ods_order_attribution"
+    " where order_id = ? and attribution_model = 'last_touch'"
+)
 NEW_EVENT_ID = "00000000-0000-4000-8000-00000000beef"
+NEW_VISITOR = "00000000-0000-4000-8000-00000000dead"
+
+
+@dataclass(frozen=True)
+class AwkwardLoads:
+    """What the two extra loads carried."""
+
+    moved_event_id: str
+    # the visitor whose every event moved to another
+    vacated_visitor: str
+    # the order whose last-touch session lost its landing event
+    retouched_order_id: str
+    outranked_event_id: str
+    newest_load_id: str
 
 
 @dataclass
 class Redelivery:
-    """The copied warehouse, the events the extra loads carried and the builds over them."""
+    """The copied warehouse, the extra loads, what was held before and the builds over them."""
 
     paths: Paths
-    moved_event_id: str
-    outranked_event_id: str
-    newest_load_id: str
+    loads: AwkwardLoads
+    vacated_rows_before: dict[str, int]
+    retouched_session_before: str
     incremental_run: DbtResult
     full_refresh: DbtResult
     incremental_copies: dict[str, str]
@@ -56,8 +80,8 @@ def add_load(connection: duckdb.DuckDBPyConnection, load_id: str) -> None:
     )
 
 
-def write_awkward_loads(connection: duckdb.DuckDBPyConnection) -> tuple[str, str, str]:
-    """The two extra loads; the moved event's id, the outranked event's and the newest load."""
+def write_awkward_loads(connection: duckdb.DuckDBPyConnection) -> AwkwardLoads:
+    """Write the two extra loads into the raw web events."""
     newest_load_id, previous_load_id = (
         load_id
         for (load_id,) in connection.execute(
@@ -80,6 +104,27 @@ def write_awkward_loads(connection: duckdb.DuckDBPyConnection) -> tuple[str, str
         connection,
         "select max(anonymous_id) from raw_web.events where anonymous_id is not null",
     )
+    # logged in, so that it is linked to a customer, and with the fewest events
+    vacated_visitor = scalar(
+        connection,
+        "select anonymous_id from raw_web.events where anonymous_id != ?"
+        " group by anonymous_id having count(customer_id) > 0"
+        " order by count(distinct event_id), anonymous_id limit 1",
+        [other_visitor],
+    )
+    # the last touch of an order, a session of more than one event of another visitor
+    retouched_order_id, landing_event_id = connection.execute(
+        "select attribution.order_id, events.event_id"
+        " from ods.ods_order_attribution as attribution"
+        " inner join ods.ods_web_sessions as sessions using (session_id)"
+        " inner join ods.ods_web_events as events"
+        " on events.anonymous_id = sessions.anonymous_id"
+        " and events.occurred_at = sessions.started_at"
+        " where attribution.attribution_model = 'last_touch' and sessions.event_count > 1"
+        " and sessions.anonymous_id not in (?, ?)"
+        " order by attribution.order_id, events.event_id limit 1",
+        [other_visitor, vacated_visitor],
+    ).fetchone()
     # a load id is the time the load started: the re-sending one is the newest, the resumed
     # one started before the newest held load and ends after it
     resending_load_id = str(Decimal(newest_load_id) + 60)
@@ -90,6 +135,18 @@ def write_awkward_loads(connection: duckdb.DuckDBPyConnection) -> tuple[str, str
         " occurred_at, ? as anonymous_id, ? as _dlt_load_id) from raw_web.events"
         " where event_id = ?",
         [other_visitor, resending_load_id, moved_event_id],
+    )
+    connection.execute(
+        "insert into raw_web.events select * replace (? as anonymous_id, ? as _dlt_load_id)"
+        " from raw_web.events where anonymous_id = ?"
+        " qualify _dlt_load_id = max(_dlt_load_id) over (partition by event_id)",
+        [other_visitor, resending_load_id, vacated_visitor],
+    )
+    connection.execute(
+        "insert into raw_web.events select * replace (? as anonymous_id, null as customer_id,"
+        " ? as _dlt_load_id) from raw_web.events where event_id = ?"
+        " qualify _dlt_load_id = max(_dlt_load_id) over ()",
+        [NEW_VISITOR, resending_load_id, landing_event_id],
     )
     add_load(connection, resending_load_id)
     connection.execute(
@@ -103,7 +160,13 @@ def write_awkward_loads(connection: duckdb.DuckDBPyConnection) -> tuple[str, str
         [NEW_EVENT_ID, resumed_load_id, outranked_event_id, newest_load_id],
     )
     add_load(connection, resumed_load_id)
-    return moved_event_id, outranked_event_id, resending_load_id
+    return AwkwardLoads(
+        moved_event_id=moved_event_id,
+        vacated_visitor=vacated_visitor,
+        retouched_order_id=retouched_order_id,
+        outranked_event_id=outranked_event_id,
+        newest_load_id=resending_load_id,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +177,16 @@ def redelivery(
     paths = resolve_paths(data_dir, data_dir / "warehouse.duckdb")
     shutil.copy(models_warehouse.paths.duckdb_path, paths.duckdb_path)
     with duckdb.connect(str(paths.duckdb_path)) as connection:
-        moved, outranked, newest = write_awkward_loads(connection)
+        loads = write_awkward_loads(connection)
+        vacated_rows_before = {
+            model: scalar(
+                connection,
+                f"select count(*) from {model_relation(connection, model)} where anonymous_id = ?",
+                [loads.vacated_visitor],
+            )
+            for model in VISITOR_MODELS
+        }
+        retouched_session_before = scalar(connection, LAST_TOUCH, [loads.retouched_order_id])
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("WAREHOUSE_DUCKDB_PATH", str(paths.duckdb_path))
         incremental_run = run_dbt(["run", "--select", WEB_MODELS], paths, target="dev", quiet=True)
@@ -124,9 +196,9 @@ def redelivery(
         )
     yield Redelivery(
         paths=paths,
-        moved_event_id=moved,
-        outranked_event_id=outranked,
-        newest_load_id=newest,
+        loads=loads,
+        vacated_rows_before=vacated_rows_before,
+        retouched_session_before=retouched_session_before,
         incremental_run=incremental_run,
         full_refresh=full_refresh,
         incremental_copies=copies,
@@ -152,7 +224,7 @@ def test_the_moved_event_takes_its_new_time_and_visitor(
     before, after = (
         redelivered.execute(
             f"select {columns} from {relation} where event_id = ? order by _dlt_load_id",
-            [redelivery.moved_event_id],
+            [redelivery.loads.moved_event_id],
         ).fetchall()
         for relation in ("staging.stg_web__events", "ods.ods_web_events")
     )
@@ -160,7 +232,29 @@ def test_the_moved_event_takes_its_new_time_and_visitor(
     assert after == [before[1]]
     assert before[1][0] - before[0][0] == timedelta(days=3)
     assert before[1][1] != before[0][1]
-    assert after[0][2] == redelivery.newest_load_id
+    assert after[0][2] == redelivery.loads.newest_load_id
+
+
+@pytest.mark.parametrize("model", VISITOR_MODELS)
+def test_a_visitor_whose_every_event_moved_is_gone(
+    redelivery: Redelivery, redelivered: duckdb.DuckDBPyConnection, model: str
+) -> None:
+    assert redelivery.vacated_rows_before[model] > 0
+    rows_of_visitor = f"select count(*) from {redelivery.incremental_copies[model]}"
+    rows_of_visitor += " where anonymous_id = ?"
+    assert scalar(redelivered, rows_of_visitor, [redelivery.loads.vacated_visitor]) == 0
+
+
+def test_an_order_whose_last_touch_moved_is_credited_anew(
+    redelivery: Redelivery, redelivered: duckdb.DuckDBPyConnection
+) -> None:
+    # the session lost its first event, so it starts later: another session id
+    rebuilt = scalar(redelivered, LAST_TOUCH, [redelivery.loads.retouched_order_id])
+    assert rebuilt != redelivery.retouched_session_before
+    kept = LAST_TOUCH.replace(
+        "ods.ods_order_attribution", redelivery.incremental_copies["ods_order_attribution"]
+    )
+    assert scalar(redelivered, kept, [redelivery.loads.retouched_order_id]) == rebuilt
 
 
 def test_the_resumed_load_lands_its_new_event_and_loses_to_the_newer_version(
@@ -172,12 +266,12 @@ def test_the_resumed_load_lands_its_new_event_and_loses_to_the_newer_version(
     # the resumed load's version, older by load id, is in staging but not chosen
     versions = redelivered.execute(
         "select page_url from staging.stg_web__events where event_id = ? order by _dlt_load_id",
-        [redelivery.outranked_event_id],
+        [redelivery.loads.outranked_event_id],
     ).fetchall()
     assert versions[-2:] == [("/outranked",), versions[-1]]
     assert versions[-1] != ("/outranked",)
     held_page = f"select page_url from {incremental} where event_id = ?"
-    assert scalar(redelivered, held_page, [redelivery.outranked_event_id]) == versions[-1][0]
+    assert scalar(redelivered, held_page, [redelivery.loads.outranked_event_id]) == versions[-1][0]
 
 
 @pytest.mark.parametrize("model", INCREMENTAL_MODELS)

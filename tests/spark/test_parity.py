@@ -40,8 +40,8 @@ ENGINES = ("DuckDB", "Spark")
 # the whole project on Spark: per-statement latency dominates, not rows
 BUILD_TIMEOUT = 900
 # Which run wrote a row, not data: Spark rewrites the whole table of a model it does not
-# partition by day (web sessions, shipments), so there every row carries the last run's id
-# and start, where DuckDB's delete+insert keeps those of the run that wrote each row.
+# partition by day (web sessions, shipments), so there every row carries the last run's id,
+# where DuckDB's delete+insert keeps that of the run that wrote each row.
 RUN_COLUMNS = set(WRITE_COLUMNS)
 
 

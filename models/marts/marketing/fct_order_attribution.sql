@@ -11,7 +11,8 @@
 {#- Grain: one order and attribution model (first_touch, last_touch): the session, channel and
     campaign credited with the order and the order's net revenue in EUR. Incremental: a run
     recomputes the orders whose attribution, lines or state loaded since the last run, and
-    those whose campaign the current campaigns' UTM parameters no longer find. -#}
+    those whose held row no longer has the attribution's session, channel, time or campaign
+    (the current campaigns' UTM parameters may no longer find it). -#}
 with
 
 all_attribution as (
@@ -69,7 +70,9 @@ changed_orders as (
 
     union
 
-    -- a campaign can arrive, or change its UTM parameters, after the sessions that quote them
+    -- the held row no longer says what the attribution says: a campaign can arrive, or change
+    -- its UTM parameters, after the sessions that quote them, and a re-sent web event can
+    -- move the credited session without a newer load of the order or its sessions
     select held.order_id
     from {{ this }} as held
     inner join all_attribution
@@ -82,7 +85,11 @@ changed_orders as (
             and all_attribution.utm_campaign = campaign_keys.utm_campaign
     left join campaigns
         on campaign_keys.campaign_id = campaigns.campaign_id
-    where held.campaign_sk != coalesce(campaigns.campaign_sk, {{ unknown_member_key() }})
+    where
+        held.campaign_sk != coalesce(campaigns.campaign_sk, {{ unknown_member_key() }})
+        or held.session_id is distinct from all_attribution.session_id
+        or held.channel_code != all_attribution.channel_code
+        or held.touched_at is distinct from all_attribution.touched_at
 
 ),
 

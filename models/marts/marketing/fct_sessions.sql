@@ -2,21 +2,36 @@
     config(
         materialized='incremental',
         unique_key='anonymous_id',
-        incremental_strategy=incremental_strategy(),
+        incremental_strategy=incremental_strategy(empties_keys=true),
         on_schema_change='append_new_columns',
     )
 }}
 
 {#- Grain: one web session. Channel and campaign from the session's landing UTM parameters,
     customer version valid at the session's start for logged-in visitors. Incremental: a run
-    replaces the sessions of each visitor whose sessions ods_web_sessions rewrote since it last
-    ran (`_dbt_run_started_at`): not only those a newer load reached, since a visitor whose
-    event was re-sent under another visitor loses it without any newer event of its own. -#}
+    replaces the sessions of each visitor whose events a load since the last run changed, as
+    ods_web_sessions does, so also of a visitor a re-sent event moved away from, which keeps
+    the older `_loaded_at` on its sessions, or which has none left. -#}
+
+-- depends_on: {{ ref('stg_web__events') }}
 with
+
+{%- if is_incremental() %}
+
+changed_visitors as (
+
+    {{ web_visitors_changed_since_last_run() }}
+
+),
+
+{%- endif %}
 
 sessions as (
 
-    {{ rows_of_keys_written_since_last_run(ref('ods_web_sessions'), 'anonymous_id') }}
+    select * from {{ ref('ods_web_sessions') }}
+    {%- if is_incremental() %}
+        where anonymous_id in (select changed_visitors.anonymous_id from changed_visitors)
+    {%- endif %}
 
 ),
 
@@ -50,7 +65,7 @@ geography as (
 
 ),
 
-final as (
+written_sessions as (
 
     select
         cast({{ generate_surrogate_key(['sessions.session_id']) }} as {{ type_varchar() }})
@@ -89,8 +104,7 @@ final as (
         cast(sessions.started_at as timestamp) as started_at,
         cast(sessions.ended_at as timestamp) as ended_at,
         cast(sessions._loaded_at as timestamp) as _loaded_at,
-        {{ dbt_invocation_id() }} as _dbt_invocation_id,
-        {{ dbt_run_started_at() }} as _dbt_run_started_at
+        {{ dbt_invocation_id() }} as _dbt_invocation_id
 
     from sessions
     left join campaign_keys
@@ -108,6 +122,21 @@ final as (
             and (customers.valid_to is null or sessions.started_at < customers.valid_to)
     left join geography
         on sessions.country_code = geography.country_code
+
+),
+
+final as (
+
+    {%- if is_incremental() %}
+        {{ rows_or_emptied_keys(
+            'select cast(anonymous_id as ' ~ type_varchar() ~ ') as anonymous_id'
+            ~ ' from changed_visitors',
+            'written_sessions',
+            'anonymous_id',
+        ) }}
+    {%- else %}
+        select * from written_sessions
+    {%- endif %}
 
 )
 

@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         unique_key='anonymous_id',
-        incremental_strategy=incremental_strategy(),
+        incremental_strategy=incremental_strategy(empties_keys=true),
         on_schema_change='append_new_columns',
     )
 }}
@@ -10,7 +10,10 @@
 {#- Which web visitors (anonymous ids) are which customers: every pair seen on an event of a
     logged-in visitor. One visitor can be several customers (a shared device) and one customer
     several visitors (phone and laptop). Incremental: a run recomputes every pair of each
-    visitor with an event loaded since the last run. -#}
+    visitor whose events a load since the last run changed, also of one that a re-sent event
+    moved away from, and drops the pairs of a visitor left without any. -#}
+
+-- depends_on: {{ ref('stg_web__events') }}
 with
 
 events as (
@@ -20,15 +23,17 @@ events as (
 
 ),
 
+{%- if is_incremental() %}
+
 changed_visitors as (
 
-    select distinct anonymous_id
-    from events
-    where {{ loaded_since_last_run() }}
+    {{ web_visitors_changed_since_last_run() }}
 
 ),
 
-final as (
+{%- endif %}
+
+pairs as (
 
     select
         events.anonymous_id,
@@ -40,9 +45,23 @@ final as (
         {{ dbt_invocation_id() }} as _dbt_invocation_id
 
     from events
-    inner join changed_visitors
-        on events.anonymous_id = changed_visitors.anonymous_id
+    {%- if is_incremental() %}
+        inner join changed_visitors
+            on events.anonymous_id = changed_visitors.anonymous_id
+    {%- endif %}
     group by events.anonymous_id, events.customer_id
+
+),
+
+final as (
+
+    {%- if is_incremental() %}
+        {{ rows_or_emptied_keys(
+            'select anonymous_id from changed_visitors', 'pairs', 'anonymous_id'
+        ) }}
+    {%- else %}
+        select * from pairs
+    {%- endif %}
 
 )
 

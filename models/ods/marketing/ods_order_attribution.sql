@@ -14,7 +14,9 @@
     beat direct ones; an order with only direct sessions is direct, one without any session
     is unknown. Exactly one row per order and model. Incremental: a run recomputes the orders
     that changed, whose customer was linked to another visitor, or whose customer's or own
-    visitors' sessions changed since the last run. -#}
+    visitors' events a load since the last run changed (web_visitors_changed_since_last_run). -#}
+
+-- depends_on: {{ ref('stg_web__events') }}
 with
 
 all_orders as (
@@ -39,9 +41,8 @@ sessions as (
 
 changed_visitors as (
 
-    select distinct anonymous_id
-    from sessions
-    where {{ loaded_since_last_run() }}
+    -- also a visitor whose sessions a re-sent event changed without a newer load of its own
+    {{ web_visitors_changed_since_last_run() }}
 
 ),
 
@@ -60,7 +61,7 @@ changed_orders as (
 
     union
 
-    -- a visitor's sessions are recomputed together (ods_web_sessions), some with a newer load
+    -- the orders of the customers a changed visitor is linked to
     select all_orders.order_id
     from changed_visitors
     inner join web_identities

@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         unique_key='anonymous_id',
-        incremental_strategy=incremental_strategy(),
+        incremental_strategy=incremental_strategy(empties_keys=true),
         on_schema_change='append_new_columns',
     )
 }}
@@ -13,7 +13,8 @@
     parameters keep it). The channel comes from the first event. Incremental: for each visitor
     with an event delivered since the last run, a run recomputes the sessions from the last
     held visit that began before the event and numbers them on from the earlier ones, which it
-    keeps (macro web_sessions_to_recompute). -#}
+    keeps (macro web_sessions_to_recompute); a visitor left without events loses its sessions
+    (incremental_strategy(empties_keys=true)). -#}
 
 -- depends_on: {{ ref('stg_web__events') }}
 with
@@ -201,8 +202,7 @@ recomputed_sessions as (
         session_activity.ended_at,
         session_activity._dlt_load_id,
         session_activity._loaded_at,
-        {{ dbt_invocation_id() }} as _dbt_invocation_id,
-        {{ dbt_run_started_at() }} as _dbt_run_started_at
+        {{ dbt_invocation_id() }} as _dbt_invocation_id
 
     from session_starts
     inner join session_activity
@@ -216,14 +216,28 @@ recomputed_sessions as (
 
 ),
 
-final as (
+{%- if is_incremental() %}
+
+written_sessions as (
 
     select * from recomputed_sessions
-    {%- if is_incremental() %}
 
     union all
 
     select * from kept_sessions
+
+),
+
+{%- endif %}
+
+final as (
+
+    {%- if is_incremental() %}
+        {{ rows_or_emptied_keys(
+            'select anonymous_id from changed_visitors', 'written_sessions', 'anonymous_id'
+        ) }}
+    {%- else %}
+        select * from recomputed_sessions
     {%- endif %}
 
 )
