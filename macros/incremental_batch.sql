@@ -120,25 +120,15 @@
 {#- For a data test of the view `view_node` (a staging model) on a daily run: a condition true
     on the view's rows of loads completed after the watermark of each incremental model that
     reads it, which are the rows those models process in this build (in `dbt build` a model
-    runs after its parents' tests, so its watermark is still the last run's). None, so that
-    the test reads every row, in a full refresh (the readers reprocess every row), when the
-    view has no reader, when a reader is not incremental (it reads every row anyway) or has no
-    `_loaded_at` watermark yet (not built). -#}
+    runs after its parents' tests, so its watermark is still the last run's). A reader whose
+    config meta says reads_since_readers_last_run (a table that holds what its own readers
+    need, as int_web_recent_event_deliveries) counts by the watermarks of its readers. Also
+    that table's own window. None, so that the test reads every row, in a full refresh (the
+    readers reprocess every row), when the view has no reader, when a reader is not
+    incremental (it reads every row anyway) or has no `_loaded_at` watermark yet (not built). -#}
 {% macro loaded_since_readers_last_run(view_node) -%}
-    {%- set found = namespace(watermarks=[], complete=not flags.FULL_REFRESH) -%}
-    {%- for reader in graph.nodes.values()
-        if reader.resource_type == 'model' and view_node.unique_id in reader.depends_on.nodes -%}
-        {%- set relation = adapter.get_relation(
-            database=reader.database, schema=reader.schema, identifier=reader.alias
-        ) if reader.config.materialized == 'incremental' else none -%}
-        {%- set held_columns = adapter.get_columns_in_relation(relation)
-            | map(attribute='name') | map('lower') | list if relation is not none else [] -%}
-        {%- if '_loaded_at' in held_columns -%}
-            {%- do found.watermarks.append(newest_load_held(relation)) -%}
-        {%- else -%}
-            {%- set found.complete = false -%}
-        {%- endif -%}
-    {%- endfor -%}
+    {%- set found = namespace(watermarks=[], readers=[], complete=not flags.FULL_REFRESH) -%}
+    {%- do find_readers_watermarks(view_node, found) -%}
     {%- if found.watermarks and found.complete -%}
         {%- if found.watermarks | length == 1 -%}
             {%- do return('_loaded_at > ' ~ found.watermarks[0]) -%}
@@ -147,6 +137,32 @@
         {%- endif -%}
     {%- endif -%}
     {%- do return(none) -%}
+{%- endmacro %}
+
+{#- Appends to `found.watermarks` the watermark of each model that reads `node`, or of the
+    readers of a reader that reads for them (see loaded_since_readers_last_run), once per
+    model (`found.readers`, their ids) however many ways it reads; sets `found.complete`
+    false when one has none. -#}
+{% macro find_readers_watermarks(node, found) -%}
+    {%- for reader in graph.nodes.values()
+        if reader.resource_type == 'model' and node.unique_id in reader.depends_on.nodes
+        and reader.unique_id not in found.readers -%}
+        {%- do found.readers.append(reader.unique_id) -%}
+        {%- if reader.config.meta.get('reads_since_readers_last_run') -%}
+            {%- do find_readers_watermarks(reader, found) -%}
+        {%- else -%}
+            {%- set relation = adapter.get_relation(
+                database=reader.database, schema=reader.schema, identifier=reader.alias
+            ) if reader.config.materialized == 'incremental' else none -%}
+            {%- set held_columns = adapter.get_columns_in_relation(relation)
+                | map(attribute='name') | map('lower') | list if relation is not none else [] -%}
+            {%- if '_loaded_at' in held_columns -%}
+                {%- do found.watermarks.append(newest_load_held(relation)) -%}
+            {%- else -%}
+                {%- set found.complete = false -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endfor -%}
 {%- endmacro %}
 
 {#- The rows an incremental model writes, from the CTE `batch` that holds the keys this run

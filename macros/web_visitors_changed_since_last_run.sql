@@ -1,8 +1,21 @@
 {#- The web visitors whose events the loads completed since this model's last run changed,
     each with the earliest time among those events: every delivery of each event the loads
     brought counts, old and new, so a visitor a re-sent event moved away from is changed too,
-    also one left without any event. In a full refresh or first run, every visitor. -#}
+    also one left without any event. In a full refresh or first run, every visitor.
+    Read from int_web_recent_event_deliveries, which this build filled once for every such
+    model; where that table missed a load (a build that selected this model and not it, or
+    one that built it before a reader existed), from every delivery in staging, which costs a
+    look-up of the whole raw history but gives the same visitors. -#}
 {% macro web_visitors_changed_since_last_run() -%}
+    {%- set recent_deliveries = ref('int_web_recent_event_deliveries') -%}
+    {%- if model.resource_type == 'unit_test' or holds_every_web_load(recent_deliveries) %}
+    select
+        anonymous_id,
+        min(occurred_at) as changed_from
+    from {{ recent_deliveries }}
+    where event_loaded_at > {{ last_loaded_at() }}
+    group by anonymous_id
+    {%- else %}
     select
         anonymous_id,
         min(occurred_at) as changed_from
@@ -10,4 +23,29 @@
         {{ rows_of_keys_loaded_since_last_run(ref('stg_web__events'), 'event_id') }}
     ) as deliveries
     group by anonymous_id
+    {%- endif %}
+{%- endmacro %}
+
+{#- Whether `recent_deliveries` (int_web_recent_event_deliveries, built) holds the newest
+    completed web load: its window reached back to the oldest of its readers' watermarks when it
+    was built, so it then holds every load a reader has yet to process. Empty (nothing changed,
+    or a full refresh built it), or older than a load that brought no event, counts as not: the
+    look-up in staging is then cheap or needed. -#}
+{% macro holds_every_web_load(recent_deliveries) -%}
+    {%- set built = adapter.get_relation(
+        database=recent_deliveries.database,
+        schema=recent_deliveries.schema,
+        identifier=recent_deliveries.identifier,
+    ) if execute else none -%}
+    {%- if built is none -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {#- dlt's log of the web loads, not staging: a row per load, where staging's newest
+        `_loaded_at` would join every raw event to it -#}
+    {%- set compared = run_query(
+        'select (select max(event_loaded_at) from ' ~ built ~ ')'
+        ~ ' >= (select max(' ~ to_utc_timestamp('inserted_at') ~ ')'
+        ~ ' from ' ~ source('web', '_dlt_loads') ~ ' where status = 0)'
+    ) -%}
+    {{ return(compared.columns[0].values()[0] == true) }}
 {%- endmacro %}

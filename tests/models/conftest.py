@@ -165,6 +165,16 @@ def model_relation(connection: duckdb.DuckDBPyConnection, model: str) -> str:
     return f"{schema}.{model}"
 
 
+def reads_relation(compiled_code: str, name: str) -> bool:
+    """Whether a model's compiled SQL reads the relation `name`, outside its comments (a
+    `-- depends_on:` comment names a relation the model may not read)."""
+    return any(
+        f'"{name}"' in line
+        for line in compiled_code.splitlines()
+        if not line.lstrip().startswith("--")
+    )
+
+
 def compared_rows(connection: duckdb.DuckDBPyConnection, model: str, relation: str) -> str:
     """A query of `relation`'s rows in the columns of the model's built table, in their order,
     without the columns that say which run wrote a row (WRITE_COLUMNS)."""

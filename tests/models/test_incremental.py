@@ -13,6 +13,7 @@ from tests.models.conftest import (
     INVOCATION_COLUMN,
     ModelsWarehouse,
     differences_from_rebuild,
+    reads_relation,
     scalar,
 )
 from warehouse.cli import build_warehouse
@@ -122,6 +123,20 @@ def test_daily_run_watermarks_are_values_the_warehouse_can_push_into_its_scans(
     assert len(watermarks) == len(readers)
     # the web models processed the same loads
     assert watermarks.count(previous) >= len(web_readers)
+
+
+def test_daily_run_looks_up_the_deliveries_of_the_days_web_events_once(
+    models_warehouse: ModelsWarehouse,
+) -> None:
+    # Finding every delivery of the day's events reads the event id of every raw event: the
+    # models keyed by visitor take theirs from the table that did it once for all of them.
+    readers = sorted(
+        node["unique_id"].removeprefix("model.larkspur.")
+        for node in models_warehouse.daily_run_results["results"]
+        if node["unique_id"].startswith("model.")
+        and reads_relation(node["compiled_code"] or "", "stg_web__events")
+    )
+    assert readers == ["int_web_recent_event_deliveries", "ods_web_events"]
 
 
 def test_incremental_run_picked_up_the_later_days(

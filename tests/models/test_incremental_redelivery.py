@@ -7,11 +7,14 @@ first visitor with none; and the landing event of the session an order's last to
 under a visitor never seen, which moves the session's start. A load resumed after a failure,
 older by load id than the newest held one but completed after it, carries an older version of
 a held event and an event never seen. The web models are then built incrementally, kept,
-rebuilt with `--full-refresh` and compared.
+rebuilt with `--full-refresh` and compared: once with int_web_recent_event_deliveries, the
+table from which the models keyed by visitor take the visitors a load changed, and once
+without it, as a build that selects those models alone leaves it, missing the new loads.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,12 +30,14 @@ from tests.models.conftest import (
     copy_tables,
     differences_from_rebuild,
     model_relation,
+    reads_relation,
     scalar,
 )
 from warehouse.dbt import DbtResult, run_dbt
 from warehouse.settings import Paths, resolve_paths
 
 WEB_MODELS = "ods_web_events+"
+RECENT_DELIVERIES = "int_web_recent_event_deliveries"
 # the models keyed by visitor, which must drop what they held of a visitor left without events
 VISITOR_MODELS = ("ods_web_identities", "ods_web_sessions", "fct_sessions")
 LAST_TOUCH = (
@@ -65,6 +70,8 @@ class Redelivery:
     vacated_rows_before: dict[str, int]
     retouched_session_before: str
     incremental_run: DbtResult
+    # the SQL each model of the incremental run ran
+    incremental_code: dict[str, str]
     full_refresh: DbtResult
     incremental_copies: dict[str, str]
 
@@ -169,9 +176,15 @@ def write_awkward_loads(connection: duckdb.DuckDBPyConnection) -> AwkwardLoads:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(
+    scope="module",
+    params=[f"{WEB_MODELS} {RECENT_DELIVERIES}", WEB_MODELS],
+    ids=["with-recent-deliveries", "recent-deliveries-missed-the-loads"],
+)
 def redelivery(
-    models_warehouse: ModelsWarehouse, tmp_path_factory: pytest.TempPathFactory
+    models_warehouse: ModelsWarehouse,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Redelivery]:
     data_dir = tmp_path_factory.mktemp("redelivery")
     paths = resolve_paths(data_dir, data_dir / "warehouse.duckdb")
@@ -189,7 +202,10 @@ def redelivery(
         retouched_session_before = scalar(connection, LAST_TOUCH, [loads.retouched_order_id])
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("WAREHOUSE_DUCKDB_PATH", str(paths.duckdb_path))
-        incremental_run = run_dbt(["run", "--select", WEB_MODELS], paths, target="dev", quiet=True)
+        incremental_run = run_dbt(
+            ["run", "--select", request.param], paths, target="dev", quiet=True
+        )
+        run_results = json.loads((paths.dbt_target_dir / "run_results.json").read_text())
         copies = copy_tables(paths, INCREMENTAL_MODELS)
         full_refresh = run_dbt(
             ["run", "--full-refresh", "--select", WEB_MODELS], paths, target="dev", quiet=True
@@ -200,6 +216,10 @@ def redelivery(
         vacated_rows_before=vacated_rows_before,
         retouched_session_before=retouched_session_before,
         incremental_run=incremental_run,
+        incremental_code={
+            node["unique_id"].removeprefix("model.larkspur."): node["compiled_code"] or ""
+            for node in run_results["results"]
+        },
         full_refresh=full_refresh,
         incremental_copies=copies,
     )
@@ -215,6 +235,16 @@ def redelivered(redelivery: Redelivery) -> Iterator[duckdb.DuckDBPyConnection]:
 def test_the_runs_succeed(redelivery: Redelivery) -> None:
     assert redelivery.incremental_run.ok, redelivery.incremental_run.failures
     assert redelivery.full_refresh.ok, redelivery.full_refresh.failures
+
+
+@pytest.mark.parametrize("model", [*VISITOR_MODELS, "ods_order_attribution"])
+def test_the_visitor_models_look_up_the_deliveries_in_staging_only_when_the_table_missed_them(
+    redelivery: Redelivery, model: str
+) -> None:
+    code = redelivery.incremental_code[model]
+    built = RECENT_DELIVERIES in redelivery.incremental_code
+    looked_up = (reads_relation(code, RECENT_DELIVERIES), reads_relation(code, "stg_web__events"))
+    assert looked_up == (built, not built)
 
 
 def test_the_moved_event_takes_its_new_time_and_visitor(

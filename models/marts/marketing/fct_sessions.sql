@@ -13,6 +13,7 @@
     ods_web_sessions does, so also of a visitor a re-sent event moved away from, which keeps
     the older `_loaded_at` on its sessions, or which has none left. -#}
 
+-- depends_on: {{ ref('int_web_recent_event_deliveries') }}
 -- depends_on: {{ ref('stg_web__events') }}
 with
 

@@ -13,6 +13,7 @@
     visitor whose events a load since the last run changed, also of one that a re-sent event
     moved away from, and drops the pairs of a visitor left without any. -#}
 
+-- depends_on: {{ ref('int_web_recent_event_deliveries') }}
 -- depends_on: {{ ref('stg_web__events') }}
 with
 

@@ -16,6 +16,7 @@
     that changed, whose customer was linked to another visitor, or whose customer's or own
     visitors' events a load since the last run changed (web_visitors_changed_since_last_run). -#}
 
+-- depends_on: {{ ref('int_web_recent_event_deliveries') }}
 -- depends_on: {{ ref('stg_web__events') }}
 with
 

@@ -16,6 +16,7 @@
     keeps (macro web_sessions_to_recompute); a visitor left without events loses its sessions
     (incremental_strategy(empties_keys=true)). -#}
 
+-- depends_on: {{ ref('int_web_recent_event_deliveries') }}
 -- depends_on: {{ ref('stg_web__events') }}
 with
 
