@@ -1,29 +1,44 @@
-{#- The web visitors whose events the loads completed since this model's last run changed,
-    each with the earliest time among those events: every delivery of each event the loads
-    brought counts, old and new, so a visitor a re-sent event moved away from is changed too,
-    also one left without any event. In a full refresh or first run, every visitor.
-    Read from int_web_recent_event_deliveries, which this build filled once for every such
-    model; where that table missed a load (a build that selected this model and not it, or
-    one that built it before a reader existed), from every delivery in staging, which costs a
-    look-up of the whole raw history but gives the same visitors. -#}
-{% macro web_visitors_changed_since_last_run() -%}
+{#- Every delivery, old and new, of each web event that the loads completed since this model's
+    last run brought (event_id, anonymous_id, customer_id, order_number, occurred_at): where an
+    event was re-sent changed, its old delivery still says what it changed. Read from
+    int_web_recent_event_deliveries, which this build filled once for every such model; where
+    that table missed a load (a build that selected this model and not it, or one that built
+    it before a reader existed), from staging, which costs a look-up of the whole raw history
+    but gives the same rows. -#}
+{% macro web_event_deliveries_since_last_run() -%}
     {%- set recent_deliveries = ref('int_web_recent_event_deliveries') -%}
     {%- if model.resource_type == 'unit_test' or holds_every_web_load(recent_deliveries) %}
     select
+        event_id,
         anonymous_id,
-        min(occurred_at) as changed_from
+        customer_id,
+        order_number,
+        occurred_at
     from {{ recent_deliveries }}
     where event_loaded_at > {{ last_loaded_at() }}
-    group by anonymous_id
     {%- else %}
     select
+        event_id,
         anonymous_id,
-        min(occurred_at) as changed_from
+        customer_id,
+        order_number,
+        occurred_at
     from (
         {{ rows_of_keys_loaded_since_last_run(ref('stg_web__events'), 'event_id') }}
     ) as deliveries
-    group by anonymous_id
     {%- endif %}
+{%- endmacro %}
+
+{#- The web visitors whose events the loads completed since this model's last run changed,
+    each with the earliest time among those events: every delivery of each event the loads
+    brought counts, old and new, so a visitor a re-sent event moved away from is changed too,
+    also one left without any event. In a full refresh or first run, every visitor. -#}
+{% macro web_visitors_changed_since_last_run() -%}
+    select
+        anonymous_id,
+        min(occurred_at) as changed_from
+    from ({{ web_event_deliveries_since_last_run() }}) as deliveries
+    group by anonymous_id
 {%- endmacro %}
 
 {#- Whether `recent_deliveries` (int_web_recent_event_deliveries, built) holds the newest

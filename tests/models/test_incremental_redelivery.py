@@ -1,15 +1,17 @@
 """A daily run over the web export's awkward deliveries gives what a full refresh gives.
 
-The built test warehouse is copied, and two loads the simulator does not make are written
-into its raw web events. A newer load re-sends an event of the first day moved in time and to
+The built test warehouse is copied, and two loads the simulator does not make are written into
+its raw web events. A newer load re-sends an event of the first day moved in time and to
 another visitor; every event of a logged-in visitor under that other visitor, which leaves the
-first visitor with none; and the landing event of the session an order's last touch credits
-under a visitor never seen, which moves the session's start. A load resumed after a failure,
-older by load id than the newest held one but completed after it, carries an older version of
-a held event and an event never seen. The web models are then built incrementally, kept,
-rebuilt with `--full-refresh` and compared: once with int_web_recent_event_deliveries, the
-table from which the models keyed by visitor take the visitors a load changed, and once
-without it, as a build that selects those models alone leaves it, missing the new loads.
+first visitor with none; the landing event of the session an order's last touch credits under a
+visitor never seen, which moves the session's start; and, without their customer, the events by
+which a visitor whose session an order credits was linked to the order's customer. A load
+resumed after a failure, older by load id than the newest held one but completed after it,
+carries an older version of a held event and an event never seen. The web models are then built
+incrementally, kept, rebuilt with `--full-refresh` and compared: once with
+int_web_recent_event_deliveries, the table from which the models keyed by visitor take the
+visitors a load changed, and once without it, as a build that selects those models alone leaves
+it, missing the new loads.
 """
 
 from __future__ import annotations
@@ -57,6 +59,10 @@ class AwkwardLoads:
     vacated_visitor: str
     # the order whose last-touch session lost its landing event
     retouched_order_id: str
+    # the order credited to a session of a visitor whose events no longer name its customer
+    unlinked_order_id: str
+    unlinked_attribution_model: str
+    unlinked_session_id: str
     outranked_event_id: str
     newest_load_id: str
 
@@ -132,6 +138,25 @@ def write_awkward_loads(connection: duckdb.DuckDBPyConnection) -> AwkwardLoads:
         " order by attribution.order_id, events.event_id limit 1",
         [other_visitor, vacated_visitor],
     ).fetchone()
+    # an order credited to a session of a visitor that reaches it only through the customer
+    # its events name (not through the order's own order_completed event)
+    unlinked_order_id, unlinked_attribution_model, unlinked_session_id, unlinked_visitor = (
+        connection.execute(
+            "select attribution.order_id, attribution.attribution_model, attribution.session_id,"
+            " sessions.anonymous_id"
+            " from ods.ods_order_attribution as attribution"
+            " inner join ods.ods_web_sessions as sessions using (session_id)"
+            " inner join ods.ods_orders as orders using (order_id)"
+            " where attribution.order_id != ? and sessions.anonymous_id not in"
+            " (select anonymous_id from raw_web.events where event_id in (?, ?)"
+            " union all select ? union all select ?)"
+            " and not exists (select 1 from ods.ods_web_sessions as own_sessions"
+            " where own_sessions.anonymous_id = sessions.anonymous_id"
+            " and own_sessions.order_number = orders.order_number)"
+            " order by attribution.order_id, attribution.attribution_model limit 1",
+            [retouched_order_id, moved_event_id, landing_event_id, other_visitor, vacated_visitor],
+        ).fetchone()
+    )
     # a load id is the time the load started: the re-sending one is the newest, the resumed
     # one started before the newest held load and ends after it
     resending_load_id = str(Decimal(newest_load_id) + 60)
@@ -155,6 +180,13 @@ def write_awkward_loads(connection: duckdb.DuckDBPyConnection) -> AwkwardLoads:
         " qualify _dlt_load_id = max(_dlt_load_id) over ()",
         [NEW_VISITOR, resending_load_id, landing_event_id],
     )
+    connection.execute(
+        "insert into raw_web.events select * replace (null as customer_id, ? as _dlt_load_id)"
+        " from raw_web.events where anonymous_id = ?"
+        " and customer_id = (select customer_id from ods.ods_orders where order_id = ?)"
+        " qualify _dlt_load_id = max(_dlt_load_id) over (partition by event_id)",
+        [resending_load_id, unlinked_visitor, unlinked_order_id],
+    )
     add_load(connection, resending_load_id)
     connection.execute(
         "insert into raw_web.events select * replace ('/outranked' as page_url,"
@@ -171,6 +203,9 @@ def write_awkward_loads(connection: duckdb.DuckDBPyConnection) -> AwkwardLoads:
         moved_event_id=moved_event_id,
         vacated_visitor=vacated_visitor,
         retouched_order_id=retouched_order_id,
+        unlinked_order_id=unlinked_order_id,
+        unlinked_attribution_model=unlinked_attribution_model,
+        unlinked_session_id=unlinked_session_id,
         outranked_event_id=outranked_event_id,
         newest_load_id=resending_load_id,
     )
@@ -285,6 +320,24 @@ def test_an_order_whose_last_touch_moved_is_credited_anew(
         "ods.ods_order_attribution", redelivery.incremental_copies["ods_order_attribution"]
     )
     assert scalar(redelivered, kept, [redelivery.loads.retouched_order_id]) == rebuilt
+
+
+def test_an_order_whose_visitor_no_longer_names_its_customer_is_credited_anew(
+    redelivery: Redelivery, redelivered: duckdb.DuckDBPyConnection
+) -> None:
+    # the visitor's sessions are no longer the order's candidates: another one or none
+    loads = redelivery.loads
+    credited = (
+        "select session_id from ods.ods_order_attribution"
+        " where order_id = ? and attribution_model = ?"
+    )
+    arguments = [loads.unlinked_order_id, loads.unlinked_attribution_model]
+    rebuilt = scalar(redelivered, credited, arguments)
+    assert rebuilt != loads.unlinked_session_id
+    kept = credited.replace(
+        "ods.ods_order_attribution", redelivery.incremental_copies["ods_order_attribution"]
+    )
+    assert scalar(redelivered, kept, arguments) == rebuilt
 
 
 def test_the_resumed_load_lands_its_new_event_and_loses_to_the_newer_version(

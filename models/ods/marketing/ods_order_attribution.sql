@@ -13,8 +13,9 @@
     var attribution_window_days before the order and not after it. Sessions with a channel
     beat direct ones; an order with only direct sessions is direct, one without any session
     is unknown. Exactly one row per order and model. Incremental: a run recomputes the orders
-    that changed, whose customer was linked to another visitor, or whose customer's or own
-    visitors' events a load since the last run changed (web_visitors_changed_since_last_run). -#}
+    that changed, whose customer was linked to another visitor, whose customer's or own
+    visitors' events a load since the last run changed, or whose customer or number such an
+    event named before or after (web_event_deliveries_since_last_run). -#}
 
 -- depends_on: {{ ref('int_web_recent_event_deliveries') }}
 -- depends_on: {{ ref('stg_web__events') }}
@@ -40,10 +41,11 @@ sessions as (
 
 {%- if is_incremental() %}
 
-changed_visitors as (
+changed_deliveries as (
 
-    -- also a visitor whose sessions a re-sent event changed without a newer load of its own
-    {{ web_visitors_changed_since_last_run() }}
+    -- every delivery of each event the loads since brought, old and new: also of an event
+    -- re-sent under another visitor, customer or order number, without a newer load of the old
+    {{ web_event_deliveries_since_last_run() }}
 
 ),
 
@@ -64,20 +66,29 @@ changed_orders as (
 
     -- the orders of the customers a changed visitor is linked to
     select all_orders.order_id
-    from changed_visitors
+    from changed_deliveries
     inner join web_identities
-        on changed_visitors.anonymous_id = web_identities.anonymous_id
+        on changed_deliveries.anonymous_id = web_identities.anonymous_id
     inner join all_orders
         on web_identities.customer_id = all_orders.customer_id
 
     union
 
     select all_orders.order_id
-    from changed_visitors
+    from changed_deliveries
     inner join sessions
-        on changed_visitors.anonymous_id = sessions.anonymous_id
+        on changed_deliveries.anonymous_id = sessions.anonymous_id
     inner join all_orders
         on sessions.order_number = all_orders.order_number
+
+    union
+
+    -- the orders whose customer or number a changed event named, before or after: an event
+    -- re-sent without its customer can end the visitor's only link to that customer's orders
+    select order_id from all_orders
+    where
+        customer_id in (select changed_deliveries.customer_id from changed_deliveries)
+        or order_number in (select changed_deliveries.order_number from changed_deliveries)
 
 ),
 
