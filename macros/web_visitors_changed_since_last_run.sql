@@ -44,8 +44,8 @@
 {#- Whether `recent_deliveries` (int_web_recent_event_deliveries, built) holds the newest
     completed web load: its window reached back to the oldest of its readers' watermarks when it
     was built, so it then holds every load a reader has yet to process. Empty (nothing changed,
-    or a full refresh built it), or older than a load that brought no event, counts as not: the
-    look-up in staging is then cheap or needed. -#}
+    or a full refresh built it), older than a load that brought no event, or before any web
+    load, counts as not: the look-up in staging is then cheap or needed. -#}
 {% macro holds_every_web_load(recent_deliveries) -%}
     {%- set built = adapter.get_relation(
         database=recent_deliveries.database,
@@ -56,11 +56,18 @@
         {{ return(false) }}
     {%- endif -%}
     {#- dlt's log of the web loads, not staging: a row per load, where staging's newest
-        `_loaded_at` would join every raw event to it -#}
+        `_loaded_at` would join every raw event to it. dlt creates it with the first web load;
+        before that, staging is empty and cheap to read. -#}
+    {%- set web_loads = source('web', '_dlt_loads') -%}
+    {%- if adapter.get_relation(
+        database=web_loads.database, schema=web_loads.schema, identifier=web_loads.identifier
+    ) is none -%}
+        {{ return(false) }}
+    {%- endif -%}
     {%- set compared = run_query(
         'select (select max(event_loaded_at) from ' ~ built ~ ')'
         ~ ' >= (select max(' ~ to_utc_timestamp('inserted_at') ~ ')'
-        ~ ' from ' ~ source('web', '_dlt_loads') ~ ' where status = 0)'
+        ~ ' from ' ~ web_loads ~ ' where status = 0)'
     ) -%}
     {{ return(compared.columns[0].values()[0] == true) }}
 {%- endmacro %}
