@@ -6,23 +6,17 @@
     it before a reader existed), from staging, which costs a look-up of the whole raw history
     but gives the same rows. -#}
 {% macro web_event_deliveries_since_last_run() -%}
-    {%- set recent_deliveries = ref('int_web_recent_event_deliveries') -%}
-    {%- if model.resource_type == 'unit_test' or holds_every_web_load(recent_deliveries) %}
+    {%- set recent_deliveries = ref('int_web_recent_event_deliveries') %}
     select
         event_id,
         anonymous_id,
         customer_id,
         order_number,
         occurred_at
+    {%- if model.resource_type == 'unit_test' or holds_every_web_load(recent_deliveries) %}
     from {{ recent_deliveries }}
     where event_loaded_at > {{ last_loaded_at() }}
     {%- else %}
-    select
-        event_id,
-        anonymous_id,
-        customer_id,
-        order_number,
-        occurred_at
     from (
         {{ rows_of_keys_loaded_since_last_run(ref('stg_web__events'), 'event_id') }}
     ) as deliveries
